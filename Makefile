@@ -1,0 +1,39 @@
+# Two commands do all set-up on a fresh machine (Python >= 3.11 on PATH):
+#   make run    one offline poll cycle on the bundled demo config
+#   make test   the test suite (needs Redis on 127.0.0.1:6379; .ci/run starts one if missing)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: run test check bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/moverwatch run $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+check: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/score.py
+	$(BIN)/python bench/detect.py
+
+clean:
+	rm -rf $(VENV) moverwatch-state.db*

@@ -1,0 +1,142 @@
+"""The Prefect flow `poll-feeds`: one poll cycle, each stage a task over the core functions.
+
+Tasks are per stage, not per item (Prefect costs ~4 ms per task run; a thousand per cycle would
+dominate). Remove the decorators and this is `moverwatch.cycle.run_cycle`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NONE
+
+from moverwatch import cycle
+from moverwatch.config import Settings, load_settings
+from moverwatch.detect import Detector
+from moverwatch.models import Move, NewsItem
+from moverwatch.notify import Notifier
+from moverwatch.state import StateStore, open_store
+from scrapers.fetch import FetchResult
+from scrapers.parse import ParseResult
+
+# Inputs are live objects (store, notifier): never cache or persist them.
+stage = task(cache_policy=NONE, persist_result=False)
+
+
+@stage
+def fetch_feeds(settings: Settings, store: StateStore) -> tuple[list[FetchResult], dict[str, Any], list[Any]]:
+    now = cycle.utcnow()
+    due, health, skipped = cycle.plan(settings, store, now)
+    return cycle.fetch(due, health, settings), health, skipped
+
+
+@stage
+def parse_feeds(results: Sequence[FetchResult]) -> list[ParseResult | None]:
+    return cycle.parse(results, cycle.utcnow())
+
+
+@stage
+def detect_moves(detector: Detector, store: StateStore, parsed: Sequence[ParseResult | None]) -> tuple[
+    list[NewsItem], list[tuple[NewsItem, list[Move]]]
+]:
+    fresh = cycle.unseen(store, [i for p in parsed if p for i in p.items], cycle.utcnow())
+    return fresh, cycle.detect(detector, fresh)
+
+
+@stage
+def claim_events(
+    store: StateStore, settings: Settings, notifier: Notifier, fresh: list[NewsItem], detections: list[Any]
+) -> list[Any]:
+    return cycle.claim(store, settings, notifier, fresh, detections, cycle.utcnow())
+
+
+@stage
+def record_health(
+    store: StateStore, settings: Settings, health: dict[str, Any], results: Sequence[FetchResult],
+    parsed: Sequence[ParseResult | None], fresh: Sequence[NewsItem],
+) -> list[cycle.FeedOutcome]:
+    counts: dict[str, int] = defaultdict(int)
+    for i in fresh:
+        counts[i.source] += 1
+    return cycle.record_health(store, settings, health, results, parsed, counts, cycle.utcnow())
+
+
+@stage
+def deliver_alerts(store: StateStore, notifier: Notifier, settings: Settings) -> cycle.DeliveryReport:
+    return cycle.deliver(store, notifier, settings, cycle.utcnow(), cycle.worker_id())
+
+
+@flow(name="poll-feeds", description="Poll the configured feeds and alert on big moves of watched tickers.")
+def poll_feeds(config_path: str | None = None) -> dict[str, int]:
+    """One poll cycle; returns counts (feeds, new items, alerts enqueued, sent, failed, dead)."""
+    logger = get_run_logger()
+    settings = load_settings(config_path)
+    store = open_store(settings.state_url(), settings.redis_prefix)
+    try:
+        detector = Detector(settings.load_watchlist())
+        notifier = Notifier(settings.channels, console=lambda line: logger.info("ALERT %s", line),
+                            timezones=_timezones(settings))
+        results, health, skipped = fetch_feeds(settings, store)
+        parsed = parse_feeds(results)
+        fresh, detections = detect_moves(detector, store, parsed)
+        enqueued = claim_events(store, settings, notifier, fresh, detections)
+        outcomes = record_health(store, settings, health, results, parsed, fresh) + skipped
+        for o in outcomes:
+            line = f"feed={o.name} status={o.status} http={o.http} new={o.new} ms={o.ms:.0f}"
+            (logger.warning if o.error else logger.info)(line + (f" error={o.error}" if o.error else ""))
+        report = deliver_alerts(store, notifier, settings)
+        _publish(report, outcomes, store)
+        return {
+            "feeds": len(outcomes),
+            "new_items": len(fresh),
+            "enqueued": len(enqueued),
+            "sent": len(report.sent),
+            "failed": len(report.failed),
+            "dead": len(report.dead),
+        }
+    finally:
+        store.close()
+
+
+def _timezones(settings: Settings) -> dict[str, str]:
+    return {t.symbol: t.timezone for t in settings.load_watchlist().tickers if t.timezone}
+
+
+def _publish(report: cycle.DeliveryReport, outcomes: Sequence[cycle.FeedOutcome], store: StateStore) -> None:
+    """Tables in the Prefect UI: alerts sent this run, feed health, dead alerts."""
+    create_table_artifact(
+        key="alerts-sent",
+        table=[
+            {"symbol": a.symbol, "direction": a.direction, "pct": a.pct, "kind": a.kind, "channel": ch,
+             "headline": a.headline, "source": a.source, "url": a.url}
+            for a, ch in report.sent
+        ] or [{"symbol": "(none)"}],
+        description="Alerts delivered in this run",
+    )
+    create_table_artifact(
+        key="feed-health",
+        table=[
+            {"feed": o.name, "status": o.status, "http": o.http, "items": o.items, "new": o.new,
+             "ms": round(o.ms), "error": o.error or ""}
+            for o in outcomes
+        ],
+        description="Feed status in this run",
+    )
+    dead = store.dead_letters()
+    if dead:
+        create_table_artifact(
+            key="dead-alerts",
+            table=[{"channel": d["channel"], "symbol": d["alert"]["symbol"], "attempts": d["attempts"],
+                    "error": d["error"], "headline": d["alert"]["headline"]} for d in dead],
+            description="Alerts that could not be delivered after max_attempts",
+        )
+
+
+def serve(config_path: str | None, interval: timedelta) -> None:
+    """Run the flow on its schedule in this process (Ctrl-C stops it)."""
+    poll_feeds.serve(name="moverwatch", interval=interval, parameters={"config_path": config_path})

@@ -1,0 +1,169 @@
+"""Find watched-ticker mentions in a text: one Aho-Corasick pass, rules M1-M5 of LABELING.md §2.2.
+
+The matcher is built once per watchlist and scans any text in time proportional to the text length, whatever
+the number of aliases (thousands of tickers). Rules implemented:
+
+* M1 whole words: a boundary is required only at an end of the alias that is a letter or digit;
+* M2 case: ``case_sensitive`` tickers match the text as written, the others match its lower-cased copy;
+* a space inside an alias matches one or more whitespace characters (the text is normalised first);
+* M3 excludes: an alias occurrence lying inside an occurrence of one of its ticker's exclude phrases
+  (case-insensitive, same boundary rule) is dropped;
+* M4 longest match wins across tickers, then the leftmost.
+
+Spans refer to the *normalised* text returned by :func:`normalize_text`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import ahocorasick
+
+from moverwatch.watchlist import Ticker, Watchlist
+
+_WS_RE = re.compile(r"\s+")
+# Typographic variants news text uses for plain ASCII punctuation; mapping them keeps the grammar simple.
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2212": "-",  # unicode minus
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": " - ",
+        "\uff05": "%",
+        "\u00ad": None,  # soft hyphen
+        "\u200b": None,
+        "\ufeff": None,
+    }
+)
+
+
+def normalize_text(text: str) -> str:
+    """Return the text with typographic punctuation mapped to ASCII and whitespace runs collapsed."""
+    return _WS_RE.sub(" ", text.translate(_TRANSLATE)).strip()
+
+
+def _normalize_phrase(phrase: str) -> str:
+    return normalize_text(phrase)
+
+
+def _lower_same_length(text: str) -> str:
+    """Lower-case without changing the length (a few characters lower-case to two code points)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One accepted alias occurrence: ``text[start:end]`` names ``ticker``."""
+
+    start: int
+    end: int
+    ticker: int  # index into AliasMatcher.tickers
+    alias: str
+
+
+# Automaton payload: (phrase length, ((kind, ticker index), ...)); kind 0 = alias, 1 = exclude.
+_Payload = tuple[int, tuple[tuple[int, int], ...]]
+
+
+def _boundary_ok(text: str, start: int, end: int, phrase: str) -> bool:
+    # M1: check a boundary only at an end of the phrase that is a letter or digit.
+    if phrase[0].isalnum() and start > 0 and text[start - 1].isalnum():
+        return False
+    if phrase[-1].isalnum() and end < len(text) and text[end].isalnum():
+        return False
+    return True
+
+
+def _build(entries: dict[str, list[tuple[int, int]]]) -> ahocorasick.Automaton | None:
+    if not entries:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, owners in entries.items():
+        automaton.add_word(key, (len(key), tuple(owners)))
+    automaton.make_automaton()
+    return automaton
+
+
+class AliasMatcher:
+    """Compiled alias, exclude and case-sensitive automata for one watchlist."""
+
+    def __init__(self, watchlist: Watchlist) -> None:
+        self.tickers: tuple[Ticker, ...] = watchlist.tickers
+        folded: dict[str, list[tuple[int, int]]] = {}
+        exact: dict[str, list[tuple[int, int]]] = {}
+        for index, ticker in enumerate(self.tickers):
+            for name in ticker.names:
+                alias = _normalize_phrase(name)
+                if not alias:
+                    continue
+                if ticker.case_sensitive:
+                    owners = exact.setdefault(alias, [])
+                else:
+                    owners = folded.setdefault(_lower_same_length(alias), [])
+                if (0, index) not in owners:
+                    owners.append((0, index))
+            for phrase in ticker.exclude:
+                key = _lower_same_length(_normalize_phrase(phrase))
+                if key:
+                    owners = folded.setdefault(key, [])
+                    if (1, index) not in owners:
+                        owners.append((1, index))
+        # Excludes share the lower-case automaton with the case-insensitive aliases: one pass finds both.
+        self._folded = _build(folded)
+        self._exact = _build(exact)
+        self.alias_count = sum(len(t.names) for t in self.tickers)
+
+    def find(self, text: str) -> list[Mention]:
+        """Mentions in ``text`` (already normalised), in reading order, after excludes and overlaps."""
+        candidates: list[tuple[int, int, int]] = []  # (start, end, ticker)
+        excludes: dict[int, list[tuple[int, int]]] = {}
+        if self._folded is not None:
+            low = _lower_same_length(text)
+            for last, payload in self._folded.iter(low):
+                length, owners = payload
+                start = last + 1 - length
+                end = last + 1
+                if not _boundary_ok(low, start, end, low[start:end]):
+                    continue
+                for kind, index in owners:
+                    if kind == 0:
+                        candidates.append((start, end, index))
+                    else:
+                        excludes.setdefault(index, []).append((start, end))
+        if self._exact is not None:
+            for last, payload in self._exact.iter(text):
+                length, owners = payload
+                start = last + 1 - length
+                end = last + 1
+                if not _boundary_ok(text, start, end, text[start:end]):
+                    continue
+                for _kind, index in owners:
+                    candidates.append((start, end, index))
+        if not candidates:
+            return []
+        if excludes:
+            candidates = [
+                c
+                for c in candidates
+                if not any(s <= c[0] and c[1] <= e for s, e in excludes.get(c[2], ()))
+            ]
+        # M4: longest first, then leftmost; keep an occurrence only if it overlaps nothing kept.
+        candidates.sort(key=lambda c: (c[0] - c[1], c[0]))
+        kept: list[tuple[int, int, int]] = []
+        for cand in candidates:
+            if all(cand[1] <= k[0] or k[1] <= cand[0] for k in kept):
+                kept.append(cand)
+        kept.sort()
+        return [Mention(s, e, t, text[s:e]) for s, e, t in kept]

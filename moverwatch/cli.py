@@ -1,0 +1,236 @@
+"""The `moverwatch` command line: run, serve, detect, explain, feeds, notify-test, dead, sources.
+
+User errors (bad config, unreachable state store, bad watchlist) end in one clear message on stderr
+and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from moverwatch.config import Settings, load_settings
+from moverwatch.errors import ConfigError, MoverwatchError, StateStoreError, WatchlistError
+
+app = typer.Typer(
+    help="Big-move news alerts on watched tickers: poll feeds, detect moves, alert once.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config file (default: the bundled offline demo).", dir_okay=False),
+]
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn our errors into one line on stderr and an exit code: 2 config/watchlist, 3 state store."""
+    try:
+        yield
+    except (ConfigError, WatchlistError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except StateStoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
+    except MoverwatchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _progress(total: int) -> tuple[Callable[[Any], None], Callable[[], None]]:
+    """A feeds-done bar on a terminal; silent when stdout is not a TTY."""
+    if not sys.stderr.isatty() or total == 0:
+        return (lambda _r: None), (lambda: None)
+    from rich.progress import Progress
+
+    progress = Progress(transient=True)
+    progress.start()
+    bar = progress.add_task("polling feeds", total=total)
+    return (lambda _r: progress.advance(bar)), progress.stop
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    prefect: Annotated[bool, typer.Option("--prefect", help="Run as the Prefect flow `poll-feeds`.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log one line per feed.")] = False,
+) -> None:
+    """Run one poll cycle: fetch, detect, dedup, alert. Exit 0 even if some feeds failed (they are listed)."""
+    _setup_logging(verbose)
+    with _user_errors():
+        if prefect:
+            from flows.poll import poll_feeds
+
+            counts = poll_feeds(str(config) if config else None)
+            typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+            return
+        from moverwatch.cycle import run_cycle
+        from moverwatch.detect import Detector
+        from moverwatch.notify import Notifier
+        from moverwatch.state import open_store
+
+        settings = load_settings(config)
+        store = open_store(settings.state_url(), settings.redis_prefix)
+        try:
+            detector = Detector(settings.load_watchlist())
+            notifier = Notifier(settings.channels, console=typer.echo, timezones=_timezones(settings))
+            advance, stop = _progress(len(settings.feeds))
+            try:
+                report = run_cycle(settings, store, detector, notifier, on_feed_done=advance)
+            finally:
+                stop()
+        finally:
+            store.close()
+    failed = [o for o in report.feeds if o.error]
+    for o in failed:
+        typer.echo(f"feed {o.name}: {o.status}: {o.error}", err=True)
+    d = report.delivery
+    typer.echo(
+        f"{len(report.feeds)} feeds ({len(failed)} failed), "
+        f"{sum(o.new for o in report.feeds)} new items, {len(report.enqueued)} alerts queued, "
+        f"{len(d.sent)} sent, {len(d.failed)} to retry, {report.pending} pending, {report.dead_total} dead "
+        f"({report.seconds:.1f}s)",
+        err=True,
+    )
+
+
+def _timezones(settings: Settings) -> dict[str, str]:
+    return {t.symbol: t.timezone for t in settings.load_watchlist().tickers if t.timezone}
+
+
+@app.command()
+def serve(config: ConfigOpt = None) -> None:
+    """Run the poll cycle on its schedule as a Prefect deployment served by this process."""
+    _setup_logging(False)
+    with _user_errors():
+        settings = load_settings(config)
+        from flows.poll import serve as serve_flow
+
+        serve_flow(str(config.resolve()) if config else None, settings.schedule)
+
+
+@app.command()
+def detect(
+    watchlist: Annotated[Path, typer.Option("--watchlist", "-w", help="Watchlist YAML file.", dir_okay=False)],
+) -> None:
+    """Read JSON lines {"id","title","summary"} on stdin; write {"id","moves":[...]} per line, flushed."""
+    from moverwatch.detect import Detector, stream_jsonl
+    from moverwatch.watchlist import load_watchlist
+
+    with _user_errors():
+        detector = Detector(load_watchlist(watchlist))
+    errors = stream_jsonl(detector, sys.stdin, sys.stdout)
+    if errors:
+        typer.echo(f"{errors} input line(s) could not be read (see the error lines in the output)", err=True)
+
+
+@app.command()
+def explain(
+    text: Annotated[str, typer.Argument(help="A headline (title) to analyse.")],
+    summary: Annotated[str, typer.Option("--summary", "-s", help="The item's summary text.")] = "",
+    watchlist: Annotated[
+        Path | None, typer.Option("--watchlist", "-w", help="Watchlist YAML (default: the config's).", dir_okay=False)
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show what the detector sees in a text: aliases, sentences, move words, numbers, and why."""
+    from moverwatch.detect import Detector
+    from moverwatch.watchlist import load_watchlist
+
+    with _user_errors():
+        wl = load_watchlist(watchlist) if watchlist else load_settings(config).load_watchlist()
+        typer.echo(Detector(wl).explain(text, summary))
+
+
+@app.command()
+def feeds(config: ConfigOpt = None) -> None:
+    """Print feed health: last status, last success, failures, items seen, next poll."""
+    from moverwatch.health import FeedHealth, health_table
+    from moverwatch.state import open_store
+
+    with _user_errors():
+        settings = load_settings(config)
+        store = open_store(settings.state_url(), settings.redis_prefix)
+        try:
+            stored = store.load_feeds([f.name for f in settings.feeds])
+        finally:
+            store.close()
+    rows = [FeedHealth.from_dict(stored[f.name]) if f.name in stored else None for f in settings.feeds]
+    typer.echo(health_table([(f.name, f.url, h) for f, h in zip(settings.feeds, rows, strict=True)]))
+
+
+@app.command("notify-test")
+def notify_test(config: ConfigOpt = None) -> None:
+    """Send one test message to every channel and report ok/failed per channel."""
+    from moverwatch.errors import DeliveryError
+    from moverwatch.notify import Notifier
+
+    with _user_errors():
+        settings = load_settings(config)
+        notifier = Notifier(settings.channels, console=typer.echo)
+    failures = 0
+    for cid, ch in notifier.channels.items():
+        try:
+            notifier.send_text(cid, "moverwatch test", "Test message from moverwatch: this channel works.")
+            typer.echo(f"ok      {ch.label}")
+        except DeliveryError as exc:
+            failures += 1
+            typer.echo(f"FAILED  {ch.label}: {exc.reason}")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def dead(config: ConfigOpt = None) -> None:
+    """List alerts parked as dead after max_attempts failed sends."""
+    from moverwatch.state import open_store
+
+    with _user_errors():
+        settings = load_settings(config)
+        store = open_store(settings.state_url(), settings.redis_prefix)
+        try:
+            letters = store.dead_letters()
+        finally:
+            store.close()
+    if not letters:
+        typer.echo("no dead alerts")
+        return
+    for d in letters:
+        a = d["alert"]
+        typer.echo(f"{d['dead_at']}  {d['channel']}  {a['symbol']} {a['direction']} {a.get('pct')}  "
+                   f"attempts={d['attempts']}  {a['headline']}  error: {d['error']}")
+
+
+@app.command()
+def sources() -> None:
+    """List the bundled sample sources used by the offline demo config."""
+    with _user_errors():
+        settings = load_settings(None)
+    for f in settings.feeds:
+        typer.echo(f"{f.name:24} {f.url}")
+
+
+def main() -> None:
+    # Prefect talks to its API on import in some paths; keep the offline demo quiet and private.
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    app()

@@ -1,0 +1,238 @@
+"""Load and validate the one YAML settings file; the only place that reads the environment.
+
+Every option and its default lives in `Settings` below (the README's configuration table mirrors it).
+With no file given, the bundled demo config runs: sample feeds shipped with the package, the sample
+watchlist, console alerts and a local SQLite state file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from moverwatch.errors import ConfigError
+from moverwatch.watchlist import Watchlist, load_watchlist, parse_watchlist
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
+_UNIT_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+SAMPLE_SCHEME = "sample://"
+
+
+def _parse_duration(v: Any) -> Any:
+    """Accept 90, "90s", "5m", "24h", "2d"; bare numbers are seconds."""
+    if isinstance(v, timedelta):
+        return v
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return timedelta(seconds=float(v))
+    if isinstance(v, str):
+        m = _DURATION.match(v)
+        if not m:
+            raise ValueError(f"{v!r} is not a duration (use e.g. 90s, 5m, 24h, 2d)")
+        return timedelta(seconds=float(m.group(1)) * _UNIT_S[(m.group(2) or "s").lower()])
+    return v
+
+
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    """One feed to poll."""
+
+    name: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    site: str | None = None
+    user_agent: str | None = None
+    interval: Duration | None = None  # default: the schedule interval
+
+    @field_validator("url")
+    @classmethod
+    def _http_or_sample(cls, v: str) -> str:
+        if not (v.startswith(("http://", "https://")) or v.startswith(SAMPLE_SCHEME)):
+            raise ValueError(f"{v!r} must be an http(s) URL (or {SAMPLE_SCHEME}<file> for a bundled sample)")
+        return v
+
+
+class ChannelConfig(_Strict):
+    """One Apprise destination. The URL may hold secrets: it is never logged unredacted."""
+
+    url: str = Field(min_length=1)
+    tags: tuple[str, ...] = ()
+    name: str | None = None
+
+
+class DedupConfig(_Strict):
+    window: Duration = timedelta(hours=12)
+    escalate_points: float = Field(default=5.0, gt=0)
+    item_ttl: Duration = timedelta(days=14)
+
+
+class DeliveryConfig(_Strict):
+    max_attempts: int = Field(default=8, ge=1)
+    backoff: Duration = timedelta(minutes=1)  # first retry delay; doubles per attempt
+    backoff_cap: Duration = timedelta(hours=1)
+    per_channel_per_minute: int = Field(default=20, ge=1)
+    claim_timeout: Duration = timedelta(minutes=5)  # a worker holding a delivery longer is presumed dead
+
+
+class FetchConfig(_Strict):
+    timeout: Duration = timedelta(seconds=15)
+    max_bytes: int = Field(default=5_000_000, gt=0)
+    concurrency: int = Field(default=32, ge=1)
+    per_host: int = Field(default=4, ge=1)
+    user_agent: str = "moverwatch/0.1 (+https://github.com/moverwatch/moverwatch)"
+    feed_down_after: Duration = timedelta(hours=1)
+
+
+class Settings(_Strict):
+    """The whole configuration. Paths inside are resolved relative to the config file."""
+
+    feeds: tuple[FeedConfig, ...] = Field(min_length=1)
+    watchlist: str | dict[str, Any]
+    channels: tuple[ChannelConfig, ...] = ()
+    state: str = "sqlite:///moverwatch-state.db"
+    redis_prefix: str = "mw:"
+    schedule: Duration = timedelta(minutes=5)
+    max_age: Duration = timedelta(hours=24)
+    dedup: DedupConfig = DedupConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    fetch: FetchConfig = FetchConfig()
+
+    _base_dir: Path = PrivateAttr(default=Path("."))
+    _watchlist: Watchlist | None = PrivateAttr(default=None)
+
+    @field_validator("state")
+    @classmethod
+    def _state_url(cls, v: str) -> str:
+        if not v.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
+            raise ValueError(f"{v!r} must start with redis://, rediss:// or sqlite:///")
+        return v
+
+    @model_validator(mode="after")
+    def _unique_feed_names(self) -> Settings:
+        names = [f.name for f in self.feeds]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"feed names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    def load_watchlist(self) -> Watchlist:
+        """The watchlist, read once (from the path relative to the config file, or inline)."""
+        if self._watchlist is None:
+            if isinstance(self.watchlist, dict):
+                self._watchlist = parse_watchlist(self.watchlist, "(inline in config)")
+            else:
+                self._watchlist = load_watchlist(self.resolve(self.watchlist))
+        return self._watchlist
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self._base_dir / p
+
+    def state_url(self) -> str:
+        """The state URL with a relative SQLite path resolved against the config file's folder."""
+        if self.state.startswith("sqlite:///"):
+            return "sqlite:///" + str(self.resolve(self.state.removeprefix("sqlite:///")))
+        return self.state
+
+
+def _interpolate(value: Any, where: str) -> Any:
+    """Replace ${VAR} in strings with the environment's value; a missing variable is a clear error."""
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, list):
+        return [_interpolate(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
+def _format_errors(source: str, exc: ValidationError, data: Any) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = err["loc"]
+        # feeds.0.url → feeds[0] (name 'x').url reads better for a user
+        parts: list[str] = []
+        for p in loc:
+            if isinstance(p, int):
+                parts[-1] = f"{parts[-1]}[{p}]" if parts else f"[{p}]"
+            else:
+                parts.append(str(p))
+        field = ".".join(parts) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see the configuration reference in README.md)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"{field}: {msg}")
+    return f"invalid config {source}: " + "; ".join(lines)
+
+
+def parse_settings(data: Any, source: str, base_dir: Path) -> Settings:
+    """Validate a loaded config mapping; errors name the field and the reason."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"invalid config {source}: expected a mapping of settings, got {type(data).__name__}"
+        )
+    data = _interpolate(data, source)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc, data)) from None
+    settings._base_dir = base_dir
+    return settings
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Load the config file, or the bundled demo config when no path is given."""
+    if path is None:
+        demo = resources.files("moverwatch") / "data" / "demo.yaml"
+        data = yaml.safe_load(demo.read_text(encoding="utf-8"))
+        # The demo keeps its state in the current folder so a second run sees the first run's state.
+        settings = parse_settings(data, "(bundled demo config)", Path.cwd())
+        settings._watchlist = load_watchlist(
+            Path(str(resources.files("moverwatch") / "data" / "watchlist.yaml"))
+        )
+        return settings
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {p} is not valid YAML: {exc}") from None
+    return parse_settings(data, str(p), p.resolve().parent)

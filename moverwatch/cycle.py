@@ -1,0 +1,390 @@
+"""One poll cycle as plain functions: plan → fetch → parse → detect → claim → deliver → record health.
+
+Each stage is a function over plain data, so the Prefect flow (flows/poll.py) wraps them as tasks and
+the CLI can run the same cycle without Prefect. This is the application layer: it is the one core
+module that imports `scrapers` (news in); the stages it calls do not.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from moverwatch.config import FeedConfig, Settings
+from moverwatch.dedup import decide, event_key, item_keys
+from moverwatch.detect import Detector
+from moverwatch.errors import DeliveryError, FeedError
+from moverwatch.health import FeedHealth, new_health, next_health
+from moverwatch.models import Alert, Move, NewsItem
+from moverwatch.notify import Notifier
+from moverwatch.outbox import Delivery, retry_delay
+from moverwatch.render import render_digest
+from moverwatch.state import StateStore
+from scrapers.fetch import FeedRequest, FetchResult, FetchSettings, fetch_feeds_sync
+from scrapers.parse import ParseResult, parse_feed
+from scrapers.samples import is_sample, read_sample, shift_to_now
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_id() -> str:
+    """A name for this process in the outbox consumer group."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class FeedOutcome:
+    """What happened to one feed in this cycle (one log line, one health-table row)."""
+
+    name: str
+    url: str
+    status: str  # ok | not_modified | error | blocked | disabled | not_due
+    http: int | None = None
+    error: str | None = None
+    items: int = 0
+    new: int = 0
+    alerts: int = 0
+    ms: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[tuple[Alert, str]] = field(default_factory=list)
+    failed: list[tuple[Alert, str, str]] = field(default_factory=list)
+    dead: list[tuple[Alert, str, str]] = field(default_factory=list)
+    digests: int = 0
+
+
+@dataclass
+class CycleReport:
+    started: datetime
+    feeds: list[FeedOutcome] = field(default_factory=list)
+    enqueued: list[tuple[Alert, str]] = field(default_factory=list)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    pending: int = 0
+    dead_total: int = 0
+    seconds: float = 0.0
+
+
+# -- plan and fetch -----------------------------------------------------------------------------------
+def plan(
+    settings: Settings, store: StateStore, now: datetime
+) -> tuple[list[FeedConfig], dict[str, FeedHealth], list[FeedOutcome]]:
+    """The feeds due now, their health records, and outcomes for the ones skipped."""
+    stored = store.load_feeds([f.name for f in settings.feeds])
+    health = {
+        f.name: FeedHealth.from_dict(stored[f.name]) if f.name in stored else new_health(f.name, f.url)
+        for f in settings.feeds
+    }
+    due, skipped = [], []
+    for f in settings.feeds:
+        h = health[f.name]
+        if h.disabled:
+            skipped.append(FeedOutcome(f.name, f.url, "disabled", error=h.last_error))
+        elif h.next_poll is not None and h.next_poll > now and not is_sample(f.url):
+            skipped.append(FeedOutcome(f.name, f.url, "not_due"))
+        else:
+            due.append(f)
+    return due, health, skipped
+
+
+def fetch(
+    feeds: Sequence[FeedConfig],
+    health: dict[str, FeedHealth],
+    settings: Settings,
+    on_done: Callable[[FetchResult], None] | None = None,
+) -> list[FetchResult]:
+    """Fetch every due feed concurrently; bundled samples are read from the package."""
+    results: dict[str, FetchResult] = {}
+    http = []
+    for f in feeds:
+        h = health[f.name]
+        url = h.url if h.url and not is_sample(f.url) else f.url
+        if is_sample(f.url):
+            t0 = time.perf_counter()
+            try:
+                body, err = read_sample(f.name, f.url), None
+            except FeedError as exc:
+                body, err = None, exc
+            r = FetchResult(
+                name=f.name, url=f.url, final_url=f.url, status=200 if body else None, body=body,
+                etag=None, last_modified=None, body_hash=None, not_modified=False, error=err,
+                elapsed_ms=(time.perf_counter() - t0) * 1000, moved_to=None, retry_after_s=None,
+                content_type="application/xml",
+            )
+            results[f.name] = r
+            if on_done:
+                on_done(r)
+        else:
+            http.append(
+                FeedRequest(
+                    name=f.name, url=url, etag=h.etag, last_modified=h.last_modified,
+                    body_hash=h.body_hash, user_agent=f.user_agent,
+                )
+            )
+    if http:
+        fs = FetchSettings(
+            timeout_s=settings.fetch.timeout.total_seconds(),
+            max_bytes=settings.fetch.max_bytes,
+            concurrency=settings.fetch.concurrency,
+            per_host=settings.fetch.per_host,
+            user_agent=settings.fetch.user_agent,
+        )
+        for r in fetch_feeds_sync(http, fs, on_done=on_done):
+            results[r.name] = r
+    return [results[f.name] for f in feeds]
+
+
+# -- parse ----------------------------------------------------------------------------------------------
+def parse(results: Sequence[FetchResult], now: datetime) -> list[ParseResult | None]:
+    """Parse each fetched body (None where nothing was fetched or the body did not change)."""
+    out: list[ParseResult | None] = []
+    for r in results:
+        if r.body is None or r.error is not None:
+            out.append(None)
+            continue
+        p = parse_feed(r.name, r.final_url or r.url, r.body, now, now=now)
+        if is_sample(r.url):
+            p = replace(p, items=tuple(shift_to_now(p.items, now)))
+        out.append(p)
+    return out
+
+
+# -- dedup by item --------------------------------------------------------------------------------------
+def unseen(store: StateStore, items: Sequence[NewsItem], now: datetime) -> list[NewsItem]:
+    """Items not seen before (by guid or canonical URL), each once even if several feeds carry it."""
+    keys = [k for i in items for k in item_keys(i)]
+    seen = store.seen(keys, now)
+    fresh: list[NewsItem] = []
+    batch: set[str] = set()
+    for i in items:
+        ks = item_keys(i)
+        if any(k in seen or k in batch for k in ks):
+            continue
+        batch.update(ks)
+        fresh.append(i)
+    return fresh
+
+
+# -- detect ---------------------------------------------------------------------------------------------
+def detect(detector: Detector, items: Sequence[NewsItem]) -> list[tuple[NewsItem, list[Move]]]:
+    """Moves found in each item (items without a move are left out)."""
+    out = []
+    for i in items:
+        moves = detector.detect(i.title, i.summary)
+        if moves:
+            out.append((i, moves))
+    return out
+
+
+# -- claim ----------------------------------------------------------------------------------------------
+def claim(
+    store: StateStore,
+    settings: Settings,
+    notifier: Notifier,
+    items: Sequence[NewsItem],
+    detections: Sequence[tuple[NewsItem, list[Move]]],
+    now: datetime,
+) -> list[tuple[Alert, str]]:
+    """Turn moves into events and enqueue their alerts atomically; then mark the items seen.
+
+    Items older than `max_age` are recorded as seen without alerting (a first run on a busy feed
+    must not flood). An item without a date counts as published now (when first seen).
+    """
+    tickers = settings.load_watchlist().by_symbol()
+    enqueued: list[tuple[Alert, str]] = []
+    oldest = now - settings.max_age
+    # Oldest first, so the first outlet to report a move is the one alerted.
+    ordered = sorted(detections, key=lambda d: d[0].published_at or now)
+    for item, moves in ordered:
+        published = item.published_at or now
+        if published < oldest:
+            continue
+        for move in moves:
+            t = tickers.get(move.symbol)
+            tags = t.tags if t else ()
+            name = t.names[0] if t else move.symbol
+
+            def update(existing, item=item, move=move, published=published, tags=tags, name=name):  # type: ignore[no-untyped-def]
+                _decision, record, alert = decide(
+                    existing, item, move, published, now,
+                    settings.dedup.window, settings.dedup.escalate_points, tags, name,
+                )
+                return record, [(alert, ch) for ch in notifier.route(alert)] if alert else []
+
+            enqueued.extend(store.claim_event(event_key(move), update, now))
+    store.mark_seen([k for i in items for k in item_keys(i)], settings.dedup.item_ttl, now)
+    return enqueued
+
+
+# -- deliver --------------------------------------------------------------------------------------------
+def deliver(
+    store: StateStore,
+    notifier: Notifier,
+    settings: Settings,
+    now: datetime,
+    worker: str,
+    limit: int = 500,
+) -> DeliveryReport:
+    """Send due deliveries; ack each per channel; retry failures later; bury after max_attempts.
+
+    Flood control: at most `per_channel_per_minute` messages per channel; the rest of a burst goes out
+    as one digest message, so nothing is lost and nobody is flooded.
+    """
+    report = DeliveryReport()
+    cfg = settings.delivery
+    by_channel: dict[str, list[Delivery]] = defaultdict(list)
+    for d in store.take_deliveries(now, limit, worker, cfg.claim_timeout):
+        by_channel[d.channel].append(d)
+    for channel, deliveries in by_channel.items():
+        used = store.incr_window(f"rate:{channel}", 60, now) - 1  # this call reserves one slot
+        allowance = cfg.per_channel_per_minute - used
+        single = deliveries if len(deliveries) <= allowance else deliveries[: max(0, allowance - 1)]
+        rest = deliveries[len(single) :]
+        for i, d in enumerate(single):
+            if i > 0:
+                store.incr_window(f"rate:{channel}", 60, now)
+            alert = _with_sources(store, d.alert)
+            try:
+                notifier.send(channel, alert)
+            except DeliveryError as exc:
+                _failed(store, settings, report, d, exc.reason, now)
+                continue
+            store.ack(d, now)
+            report.sent.append((alert, channel))
+        if rest:
+            if allowance <= 0:
+                # Over the limit already: hold them for the next minute without counting an attempt.
+                nxt = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+                for d in rest:
+                    store.retry_later(replace(d, attempts=d.attempts - 1), nxt, "held by flood control")
+                continue
+            alerts = [_with_sources(store, d.alert) for d in rest]
+            try:
+                notifier.send_text(channel, f"{len(alerts)} more market moves", render_digest(alerts))
+            except DeliveryError as exc:
+                for d in rest:
+                    _failed(store, settings, report, d, exc.reason, now)
+                continue
+            for d, a in zip(rest, alerts, strict=True):
+                store.ack(d, now)
+                report.sent.append((a, channel))
+            report.digests += 1
+    return report
+
+
+def _with_sources(store: StateStore, alert: Alert) -> Alert:
+    """Fill 'also reported by' from the event as it stands now (outlets that came after the first)."""
+    rec = store.get_event(alert.event_key)
+    if rec is None:
+        return alert
+    others = tuple(s for s in rec.sources if s != alert.source)
+    return replace(alert, also_reported_by=others)
+
+
+def _failed(
+    store: StateStore, settings: Settings, report: DeliveryReport, d: Delivery, reason: str, now: datetime
+) -> None:
+    cfg = settings.delivery
+    if d.attempts + 1 >= cfg.max_attempts:
+        store.bury(d, reason, now)
+        report.dead.append((d.alert, d.channel, reason))
+        log.error("alert %s to %s is dead after %d attempts: %s", d.alert.event_key, d.channel, d.attempts + 1, reason)
+    else:
+        at = now + retry_delay(d.attempts + 1, cfg.backoff, cfg.backoff_cap)
+        store.retry_later(d, at, reason)
+        report.failed.append((d.alert, d.channel, reason))
+        log.warning("alert %s to %s failed (attempt %d), retry at %s: %s",
+                    d.alert.event_key, d.channel, d.attempts + 1, at.isoformat(timespec="seconds"), reason)
+
+
+# -- health ---------------------------------------------------------------------------------------------
+def record_health(
+    store: StateStore,
+    settings: Settings,
+    health: dict[str, FeedHealth],
+    results: Sequence[FetchResult],
+    parsed: Sequence[ParseResult | None],
+    new_counts: dict[str, int],
+    now: datetime,
+) -> list[FeedOutcome]:
+    """Update and save each polled feed's health; return one outcome per polled feed."""
+    by_name = {f.name: f for f in settings.feeds}
+    updated: dict[str, FeedHealth] = {}
+    outcomes = []
+    for r, p in zip(results, parsed, strict=True):
+        err = r.error or (p.error if p else None)
+        if err is not None:
+            kind = "blocked" if type(err).__name__ == "BlockedFeedError" else (
+                "transient" if type(err).__name__ == "TransientFeedError" else "permanent")
+            status = "blocked" if kind == "blocked" else "error"
+        else:
+            kind, status = None, "not_modified" if r.not_modified else "ok"
+        interval = by_name[r.name].interval or settings.schedule
+        h = next_health(
+            health[r.name], now=now, status=status, http_status=r.status,
+            error=str(err) if err else None, error_kind=kind, etag=r.etag, last_modified=r.last_modified,
+            body_hash=r.body_hash, moved_to=r.moved_to, retry_after_s=r.retry_after_s,
+            new_items=new_counts.get(r.name, 0), interval_s=interval.total_seconds(),
+        )
+        updated[r.name] = h
+        outcomes.append(FeedOutcome(
+            r.name, r.url, "disabled" if h.disabled else status, r.status, str(err) if err else None,
+            len(p.items) if p else 0, new_counts.get(r.name, 0), 0, r.elapsed_ms,
+            tuple(p.warnings) if p else (),
+        ))
+    store.save_feeds(updated)
+    return outcomes
+
+
+# -- the whole cycle ------------------------------------------------------------------------------------
+def run_cycle(
+    settings: Settings,
+    store: StateStore,
+    detector: Detector,
+    notifier: Notifier,
+    clock: Clock = utcnow,
+    on_feed_done: Callable[[FetchResult], None] | None = None,
+    worker: str | None = None,
+) -> CycleReport:
+    """Run one poll cycle end to end without Prefect (the flow calls the same stages as tasks)."""
+    t0 = time.perf_counter()
+    now = clock()
+    report = CycleReport(started=now)
+    due, health, skipped = plan(settings, store, now)
+    results = fetch(due, health, settings, on_feed_done)
+    parsed = parse(results, now)
+    items = [i for p in parsed if p for i in p.items]
+    fresh = unseen(store, items, now)
+    detections = detect(detector, fresh)
+    report.enqueued = claim(store, settings, notifier, fresh, detections, now)
+    new_counts: dict[str, int] = defaultdict(int)
+    for i in fresh:
+        new_counts[i.source] += 1
+    report.feeds = record_health(store, settings, health, results, parsed, new_counts, now) + skipped
+    alerts_by_source: dict[str, int] = defaultdict(int)
+    for a, _ in report.enqueued:
+        alerts_by_source[a.source] += 1
+    for o in report.feeds:
+        o.alerts = alerts_by_source.get(o.name, 0)
+        log.info("feed=%s status=%s http=%s new=%d alerts=%d ms=%.0f%s", o.name, o.status, o.http, o.new,
+                 o.alerts, o.ms, f" error={o.error}" if o.error else "")
+    report.delivery = deliver(store, notifier, settings, clock(), worker or worker_id())
+    report.pending = store.pending_count()
+    report.dead_total = len(store.dead_letters())
+    report.seconds = time.perf_counter() - t0
+    return report

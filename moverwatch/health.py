@@ -1,0 +1,142 @@
+"""Feed-health bookkeeping: from the previous state of a feed and one poll's outcome, its next state (pure).
+
+Rules: a success resets failures and schedules the next poll one interval later; the n-th consecutive
+failure waits ``interval × 2^(n-1)`` capped at ``backoff_cap_s``, or longer if the server's Retry-After
+asks for it; 410 Gone disables the feed (rss2email's rule) until someone re-enables it; a permanent
+redirect replaces the stored URL. The state round-trips through ``to_dict``/``from_dict`` as JSON-safe data
+so any state store can keep it. This module takes plain values (not ``scrapers.FetchResult``) so the core
+never imports the scrapers package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+__all__ = ["ErrorKind", "FeedHealth", "HealthStatus", "Outcome", "next_health"]
+
+HealthStatus = Literal["ok", "not_modified", "error", "blocked", "disabled", "never"]
+Outcome = Literal["ok", "not_modified", "error"]
+ErrorKind = Literal["transient", "permanent", "blocked"]
+
+# A server may ask for any Retry-After; beyond a day it is more likely a bug than a plan.
+_MAX_RETRY_AFTER_S = 24 * 3600.0
+_DATETIME_FIELDS = ("last_success", "next_poll", "failing_since")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """What we know about one feed between polls: last outcome, validators, failures, next poll time."""
+
+    name: str
+    url: str
+    last_status: HealthStatus = "never"
+    last_http: int | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    items_seen: int = 0
+    next_poll: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    disabled: bool = False
+    failing_since: datetime | None = None
+
+    def is_due(self, now: datetime) -> bool:
+        """True when the feed should be polled at ``now`` (never for a disabled feed)."""
+        return not self.disabled and (self.next_poll is None or self.next_poll <= now)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form for a state store: datetimes as ISO 8601 strings."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeedHealth:
+        """Inverse of ``to_dict``; unknown keys are ignored and missing ones take their defaults."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in _DATETIME_FIELDS:
+            if isinstance(values.get(key), str):
+                values[key] = datetime.fromisoformat(values[key])
+        return cls(**values)
+
+
+def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:
+    """Delay before the next poll after ``failures`` consecutive failures: interval × 2^(n-1), capped."""
+    if failures <= 0:
+        return interval_s
+    # min() before the power keeps a long outage from overflowing the float.
+    return min(interval_s * 2.0 ** min(failures - 1, 62), max(cap_s, interval_s))
+
+
+def next_health(
+    prev: FeedHealth,
+    *,
+    outcome: Outcome,
+    now: datetime,
+    interval_s: float,
+    http_status: int | None = None,
+    error: str | None = None,
+    error_kind: ErrorKind | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    body_hash: str | None = None,
+    moved_to: str | None = None,
+    retry_after_s: float | None = None,
+    new_items: int = 0,
+    backoff_cap_s: float = 6 * 3600,
+) -> FeedHealth:
+    """The feed's state after one poll with the given outcome (``now`` must be timezone-aware)."""
+    url = moved_to or prev.url
+    if outcome in ("ok", "not_modified"):
+        return replace(
+            prev,
+            url=url,
+            last_status=outcome,
+            last_http=http_status,
+            last_success=now,
+            last_error=None,
+            consecutive_failures=0,
+            items_seen=prev.items_seen + max(0, new_items),
+            next_poll=now + timedelta(seconds=interval_s),
+            etag=etag if etag is not None else prev.etag,
+            last_modified=last_modified if last_modified is not None else prev.last_modified,
+            body_hash=body_hash if body_hash is not None else prev.body_hash,
+            disabled=False,
+            failing_since=None,
+        )
+
+    failures = prev.consecutive_failures + 1
+    failing_since = prev.failing_since or now
+    if http_status == 410:
+        # Gone: stop polling; only a config change (a new URL) brings it back.
+        return replace(
+            prev,
+            url=url,
+            last_status="disabled",
+            last_http=http_status,
+            last_error=error,
+            consecutive_failures=failures,
+            next_poll=None,
+            disabled=True,
+            failing_since=failing_since,
+        )
+    delay = backoff_s(failures, interval_s, backoff_cap_s)
+    if retry_after_s is not None and retry_after_s > 0:
+        delay = max(delay, min(retry_after_s, _MAX_RETRY_AFTER_S))
+    return replace(
+        prev,
+        url=url,
+        last_status="blocked" if error_kind == "blocked" else "error",
+        last_http=http_status,
+        last_error=error,
+        consecutive_failures=failures,
+        next_poll=now + timedelta(seconds=delay),
+        failing_since=failing_since,
+    )

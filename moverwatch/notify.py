@@ -1,0 +1,176 @@
+"""Send alerts through Apprise, one renderer per channel kind; secrets redacted everywhere.
+
+Apprise reports a failure as a false result plus log lines: we capture those lines (LogCapture) and
+turn them into a `DeliveryError` with the reason, redacted. With no channels configured, alerts go to
+the console writer the caller passes in (the CLI passes stdout).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import apprise
+
+from moverwatch.config import ChannelConfig
+from moverwatch.errors import DeliveryError
+from moverwatch.models import Alert
+from moverwatch.render import render_console, render_email, render_push, render_slack_mrkdwn
+
+log = logging.getLogger(__name__)
+
+ChannelKind = Literal["slack", "email", "push", "console"]
+CONSOLE = "console"
+
+
+class Redactor:
+    """Replaces every secret-looking part of the channel URLs with ``****`` in any text."""
+
+    def __init__(self, urls: Sequence[str]) -> None:
+        secrets: set[str] = set()
+        for url in urls:
+            secrets.add(url)
+            try:
+                parts = urlsplit(url)
+            except ValueError:
+                continue
+            for s in (parts.password, parts.username):
+                if s:
+                    secrets.add(s)
+                    secrets.add(unquote(s))
+            # Webhook tokens live in the path (Slack: /T…/B…/token) and sometimes the query.
+            for seg in [parts.netloc.rsplit("@", 1)[-1], *parts.path.split("/")]:
+                if len(seg) >= 8 and not seg.replace(".", "").replace(":", "").isdigit():
+                    secrets.add(seg)
+            for key, value in parse_qsl(parts.query):
+                if key.lower() not in {"to", "from", "mode", "format", "blocks", "smtp", "port", "name"} and len(value) >= 6:
+                    secrets.add(value)
+        # Longest first so a token is not half-replaced by one of its parts.
+        self._pattern = (
+            re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True))) if secrets else None
+        )
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub("****", text) if self._pattern else text
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redact(record.getMessage())
+        record.args = None
+        return True
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One configured destination."""
+
+    id: str
+    label: str  # redacted URL, safe to show
+    kind: ChannelKind
+    tags: tuple[str, ...]
+    apprise: apprise.Apprise | None
+
+
+def _kind_of(service: object) -> ChannelKind:
+    name = type(service).__name__
+    if name == "NotifySlack":
+        return "slack"
+    if name == "NotifyEmail":
+        return "email"
+    return "push"
+
+
+class Notifier:
+    """Routes alerts to channels and sends them; raises DeliveryError with a redacted reason."""
+
+    def __init__(
+        self,
+        channels: Sequence[ChannelConfig],
+        console: Callable[[str], None] | None = None,
+        timezones: dict[str, str] | None = None,
+    ) -> None:
+        self.redact = Redactor([c.url for c in channels])
+        logging.getLogger("apprise").addFilter(_RedactingFilter(self.redact))
+        self._console = console
+        self._tz = timezones or {}
+        self.channels: dict[str, Channel] = {}
+        for i, cfg in enumerate(channels):
+            app = apprise.Apprise()
+            if not app.add(cfg.url):
+                raise DeliveryError(
+                    cfg.name or f"channels[{i}]",
+                    f"not a valid Apprise URL: {self.redact(cfg.url)} (see https://github.com/caronc/apprise/wiki)",
+                )
+            service = app[0]
+            # A stable id that does not reveal the URL: the outbox stores it.
+            cid = cfg.name or "ch-" + hashlib.sha256(cfg.url.encode()).hexdigest()[:10]
+            self.channels[cid] = Channel(cid, self.redact(service.url(privacy=True)), _kind_of(service), cfg.tags, app)
+        if not self.channels:
+            self.channels[CONSOLE] = Channel(CONSOLE, "console", "console", (), None)
+
+    def route(self, alert: Alert) -> list[str]:
+        """Channels an alert goes to: untagged channels get everything; tagged ones what names their tag."""
+        out = []
+        for ch in self.channels.values():
+            if not ch.tags or not alert.tags or set(ch.tags) & set(alert.tags):
+                out.append(ch.id)
+        return out
+
+    def send(self, channel_id: str, alert: Alert) -> None:
+        """Render the alert for the channel's kind and send it; raise DeliveryError on failure."""
+        ch = self._channel(channel_id)
+        tz = self._tz.get(alert.symbol)
+        if ch.kind == "console":
+            self._write_console(render_console(alert))
+            return
+        if ch.kind == "slack":
+            title, body, fmt = "", render_slack_mrkdwn(alert, tz), apprise.NotifyFormat.MARKDOWN
+        elif ch.kind == "email":
+            mail = render_email(alert, tz)
+            title, body, fmt = mail.subject, mail.html, apprise.NotifyFormat.HTML
+        else:
+            push = render_push(alert)
+            title, body, fmt = push.title, push.body, apprise.NotifyFormat.TEXT
+        self._notify(ch, title, body, fmt)
+
+    def send_text(self, channel_id: str, title: str, body: str) -> None:
+        """Send a plain message (test message, digest, feed-down notice)."""
+        ch = self._channel(channel_id)
+        if ch.kind == "console":
+            self._write_console(f"{title}: {body}" if title else body)
+            return
+        self._notify(ch, title, body, apprise.NotifyFormat.TEXT)
+
+    def _channel(self, channel_id: str) -> Channel:
+        try:
+            return self.channels[channel_id]
+        except KeyError:
+            raise DeliveryError(channel_id, "channel no longer configured") from None
+
+    def _write_console(self, line: str) -> None:
+        if self._console is not None:
+            self._console(line)
+        else:
+            log.info("alert: %s", line)
+
+    def _notify(self, ch: Channel, title: str, body: str, fmt: str) -> None:
+        assert ch.apprise is not None
+        try:
+            with apprise.LogCapture(level=logging.WARNING) as captured:
+                ok = ch.apprise.notify(body=body, title=title, body_format=fmt)
+                reason = captured.getvalue()  # type: ignore[attr-defined]
+        except Exception as exc:  # a plugin bug must not lose the alert: it is retried
+            raise DeliveryError(ch.label, self.redact(f"{exc.__class__.__name__}: {exc}")) from None
+        if not ok:
+            lines = [ln.split(" - ", 2)[-1] for ln in reason.strip().splitlines() if ln.strip()]
+            raise DeliveryError(ch.label, self.redact("; ".join(lines[-3:]) or "send failed (no reason given)"))

@@ -1,0 +1,101 @@
+"""Load and validate the watchlist file (format: LABELING.md §2.1, sample: data/watchlist.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from moverwatch.errors import WatchlistError
+
+
+class Ticker(BaseModel):
+    """One watched symbol and the aliases that mention it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: str = Field(min_length=1)
+    names: tuple[str, ...] = Field(min_length=1)
+    kind: Literal["stock", "index"] = "stock"
+    threshold_pct: float | None = Field(default=None, gt=0)
+    case_sensitive: bool = False
+    exclude: tuple[str, ...] = ()
+    # Apprise tags of the channels this ticker's alerts go to; empty = every channel.
+    tags: tuple[str, ...] = ()
+    # IANA zone of the main listing, used to show the exchange's local time in alerts.
+    timezone: str | None = None
+
+    @field_validator("symbol", mode="before")
+    @classmethod
+    def _symbol_as_text(cls, v: Any) -> Any:
+        # YAML turns an unquoted 700 into an int; a symbol is always text.
+        return str(v) if isinstance(v, int | float) else v
+
+    @field_validator("names", "exclude", mode="before")
+    @classmethod
+    def _names_as_text(cls, v: Any) -> Any:
+        if isinstance(v, list | tuple):
+            return tuple(str(x) for x in v)
+        return v
+
+
+class Watchlist(BaseModel):
+    """The set of watched tickers with the default threshold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_threshold_pct: float = Field(default=5.0, gt=0)
+    tickers: tuple[Ticker, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_symbols(self) -> Watchlist:
+        seen: set[str] = set()
+        for t in self.tickers:
+            if t.symbol in seen:
+                raise ValueError(f"symbol {t.symbol!r} appears twice")
+            seen.add(t.symbol)
+        return self
+
+    def threshold(self, ticker: Ticker) -> float:
+        """The big-move threshold of a ticker (its own, else the default)."""
+        return ticker.threshold_pct if ticker.threshold_pct is not None else self.default_threshold_pct
+
+    def by_symbol(self) -> dict[str, Ticker]:
+        """Tickers keyed by symbol."""
+        return {t.symbol: t for t in self.tickers}
+
+
+def _format_validation_error(source: str, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{loc}: {err['msg']}")
+    return f"invalid watchlist {source}: " + "; ".join(parts)
+
+
+def parse_watchlist(data: Any, source: str = "<inline>") -> Watchlist:
+    """Validate an already-loaded watchlist mapping; errors name the entry and field."""
+    if not isinstance(data, dict):
+        raise WatchlistError(
+            f"invalid watchlist {source}: expected a mapping with 'tickers', got {type(data).__name__}"
+        )
+    try:
+        return Watchlist.model_validate(data)
+    except ValidationError as exc:
+        raise WatchlistError(_format_validation_error(source, exc)) from None
+
+
+def load_watchlist(path: str | Path) -> Watchlist:
+    """Read a watchlist YAML file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WatchlistError(f"cannot read watchlist {p}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise WatchlistError(f"watchlist {p} is not valid YAML: {exc}") from None
+    return parse_watchlist(data, str(p))
