@@ -17,6 +17,7 @@ from prefect.cache_policies import NONE
 
 from moverwatch import cycle
 from moverwatch.config import Settings, load_settings
+from moverwatch.deliver import DeliveryReport
 from moverwatch.detect import Detector
 from moverwatch.models import Move, NewsItem
 from moverwatch.notify import Notifier
@@ -41,9 +42,9 @@ def parse_feeds(results: Sequence[FetchResult]) -> list[ParseResult | None]:
 
 
 @stage
-def detect_moves(detector: Detector, store: StateStore, parsed: Sequence[ParseResult | None]) -> tuple[
-    list[NewsItem], list[tuple[NewsItem, list[Move]]]
-]:
+def detect_moves(
+    detector: Detector, store: StateStore, parsed: Sequence[ParseResult | None]
+) -> tuple[list[NewsItem], list[tuple[NewsItem, list[Move]]]]:
     fresh = cycle.unseen(store, [i for p in parsed if p for i in p.items], cycle.utcnow())
     return fresh, cycle.detect(detector, fresh)
 
@@ -57,8 +58,12 @@ def claim_events(
 
 @stage
 def record_health(
-    store: StateStore, settings: Settings, health: dict[str, Any], results: Sequence[FetchResult],
-    parsed: Sequence[ParseResult | None], fresh: Sequence[NewsItem],
+    store: StateStore,
+    settings: Settings,
+    health: dict[str, Any],
+    results: Sequence[FetchResult],
+    parsed: Sequence[ParseResult | None],
+    fresh: Sequence[NewsItem],
 ) -> list[cycle.FeedOutcome]:
     counts: dict[str, int] = defaultdict(int)
     for i in fresh:
@@ -67,7 +72,7 @@ def record_health(
 
 
 @stage
-def deliver_alerts(store: StateStore, notifier: Notifier, settings: Settings) -> cycle.DeliveryReport:
+def deliver_alerts(store: StateStore, notifier: Notifier, settings: Settings) -> DeliveryReport:
     return cycle.deliver(store, notifier, settings, cycle.utcnow(), cycle.worker_id())
 
 
@@ -79,8 +84,11 @@ def poll_feeds(config_path: str | None = None) -> dict[str, int]:
     store = open_store(settings.state_url(), settings.redis_prefix)
     try:
         detector = Detector(settings.load_watchlist())
-        notifier = Notifier(settings.channels, console=lambda line: logger.info("ALERT %s", line),
-                            timezones=_timezones(settings))
+        notifier = Notifier(
+            settings.channels,
+            console=lambda line: logger.info("ALERT %s", line),
+            timezones=_timezones(settings),
+        )
         results, health, skipped = fetch_feeds(settings, store)
         parsed = parse_feeds(results)
         fresh, detections = detect_moves(detector, store, parsed)
@@ -107,22 +115,38 @@ def _timezones(settings: Settings) -> dict[str, str]:
     return {t.symbol: t.timezone for t in settings.load_watchlist().tickers if t.timezone}
 
 
-def _publish(report: cycle.DeliveryReport, outcomes: Sequence[cycle.FeedOutcome], store: StateStore) -> None:
+def _publish(report: DeliveryReport, outcomes: Sequence[cycle.FeedOutcome], store: StateStore) -> None:
     """Tables in the Prefect UI: alerts sent this run, feed health, dead alerts."""
     create_table_artifact(
         key="alerts-sent",
         table=[
-            {"symbol": a.symbol, "direction": a.direction, "pct": a.pct, "kind": a.kind, "channel": ch,
-             "headline": a.headline, "source": a.source, "url": a.url}
+            {
+                "symbol": a.symbol,
+                "direction": a.direction,
+                "pct": a.pct,
+                "kind": a.kind,
+                "channel": ch,
+                "headline": a.headline,
+                "source": a.source,
+                "url": a.url,
+            }
             for a, ch in report.sent
-        ] or [{"symbol": "(none)"}],
+        ]
+        or [{"symbol": "(none)"}],
         description="Alerts delivered in this run",
     )
     create_table_artifact(
         key="feed-health",
         table=[
-            {"feed": o.name, "status": o.status, "http": o.http, "items": o.items, "new": o.new,
-             "ms": round(o.ms), "error": o.error or ""}
+            {
+                "feed": o.name,
+                "status": o.status,
+                "http": o.http,
+                "items": o.items,
+                "new": o.new,
+                "ms": round(o.ms),
+                "error": o.error or "",
+            }
             for o in outcomes
         ],
         description="Feed status in this run",
@@ -131,8 +155,16 @@ def _publish(report: cycle.DeliveryReport, outcomes: Sequence[cycle.FeedOutcome]
     if dead:
         create_table_artifact(
             key="dead-alerts",
-            table=[{"channel": d["channel"], "symbol": d["alert"]["symbol"], "attempts": d["attempts"],
-                    "error": d["error"], "headline": d["alert"]["headline"]} for d in dead],
+            table=[
+                {
+                    "channel": d["channel"],
+                    "symbol": d["alert"]["symbol"],
+                    "attempts": d["attempts"],
+                    "error": d["error"],
+                    "headline": d["alert"]["headline"],
+                }
+                for d in dead
+            ],
             description="Alerts that could not be delivered after max_attempts",
         )
 

@@ -15,17 +15,16 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from moverwatch.config import FeedConfig, Settings
 from moverwatch.dedup import decide, event_key, item_keys
+from moverwatch.deliver import DeliveryReport, deliver
 from moverwatch.detect import Detector
-from moverwatch.errors import DeliveryError, FeedError
+from moverwatch.errors import FeedError
 from moverwatch.health import FeedHealth, new_health, next_health
 from moverwatch.models import Alert, Move, NewsItem
 from moverwatch.notify import Notifier
-from moverwatch.outbox import Delivery, retry_delay
-from moverwatch.render import render_digest
 from moverwatch.state import StateStore
 from scrapers.fetch import FeedRequest, FetchResult, FetchSettings, fetch_feeds_sync
 from scrapers.parse import ParseResult, parse_feed
@@ -59,14 +58,6 @@ class FeedOutcome:
     alerts: int = 0
     ms: float = 0.0
     warnings: tuple[str, ...] = ()
-
-
-@dataclass
-class DeliveryReport:
-    sent: list[tuple[Alert, str]] = field(default_factory=list)
-    failed: list[tuple[Alert, str, str]] = field(default_factory=list)
-    dead: list[tuple[Alert, str, str]] = field(default_factory=list)
-    digests: int = 0
 
 
 @dataclass
@@ -121,9 +112,19 @@ def fetch(
             except FeedError as exc:
                 body, err = None, exc
             r = FetchResult(
-                name=f.name, url=f.url, final_url=f.url, status=200 if body else None, body=body,
-                etag=None, last_modified=None, body_hash=None, not_modified=False, error=err,
-                elapsed_ms=(time.perf_counter() - t0) * 1000, moved_to=None, retry_after_s=None,
+                name=f.name,
+                url=f.url,
+                final_url=f.url,
+                status=200 if body else None,
+                body=body,
+                etag=None,
+                last_modified=None,
+                body_hash=None,
+                not_modified=False,
+                error=err,
+                elapsed_ms=(time.perf_counter() - t0) * 1000,
+                moved_to=None,
+                retry_after_s=None,
                 content_type="application/xml",
             )
             results[f.name] = r
@@ -132,8 +133,12 @@ def fetch(
         else:
             http.append(
                 FeedRequest(
-                    name=f.name, url=url, etag=h.etag, last_modified=h.last_modified,
-                    body_hash=h.body_hash, user_agent=f.user_agent,
+                    name=f.name,
+                    url=url,
+                    etag=h.etag,
+                    last_modified=h.last_modified,
+                    body_hash=h.body_hash,
+                    user_agent=f.user_agent,
                 )
             )
     if http:
@@ -221,95 +226,21 @@ def claim(
 
             def update(existing, item=item, move=move, published=published, tags=tags, name=name):  # type: ignore[no-untyped-def]
                 _decision, record, alert = decide(
-                    existing, item, move, published, now,
-                    settings.dedup.window, settings.dedup.escalate_points, tags, name,
+                    existing,
+                    item,
+                    move,
+                    published,
+                    now,
+                    settings.dedup.window,
+                    settings.dedup.escalate_points,
+                    tags,
+                    name,
                 )
                 return record, [(alert, ch) for ch in notifier.route(alert)] if alert else []
 
             enqueued.extend(store.claim_event(event_key(move), update, now))
     store.mark_seen([k for i in items for k in item_keys(i)], settings.dedup.item_ttl, now)
     return enqueued
-
-
-# -- deliver --------------------------------------------------------------------------------------------
-def deliver(
-    store: StateStore,
-    notifier: Notifier,
-    settings: Settings,
-    now: datetime,
-    worker: str,
-    limit: int = 500,
-) -> DeliveryReport:
-    """Send due deliveries; ack each per channel; retry failures later; bury after max_attempts.
-
-    Flood control: at most `per_channel_per_minute` messages per channel; the rest of a burst goes out
-    as one digest message, so nothing is lost and nobody is flooded.
-    """
-    report = DeliveryReport()
-    cfg = settings.delivery
-    by_channel: dict[str, list[Delivery]] = defaultdict(list)
-    for d in store.take_deliveries(now, limit, worker, cfg.claim_timeout):
-        by_channel[d.channel].append(d)
-    for channel, deliveries in by_channel.items():
-        used = store.incr_window(f"rate:{channel}", 60, now) - 1  # this call reserves one slot
-        allowance = cfg.per_channel_per_minute - used
-        single = deliveries if len(deliveries) <= allowance else deliveries[: max(0, allowance - 1)]
-        rest = deliveries[len(single) :]
-        for i, d in enumerate(single):
-            if i > 0:
-                store.incr_window(f"rate:{channel}", 60, now)
-            alert = _with_sources(store, d.alert)
-            try:
-                notifier.send(channel, alert)
-            except DeliveryError as exc:
-                _failed(store, settings, report, d, exc.reason, now)
-                continue
-            store.ack(d, now)
-            report.sent.append((alert, channel))
-        if rest:
-            if allowance <= 0:
-                # Over the limit already: hold them for the next minute without counting an attempt.
-                nxt = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-                for d in rest:
-                    store.retry_later(replace(d, attempts=d.attempts - 1), nxt, "held by flood control")
-                continue
-            alerts = [_with_sources(store, d.alert) for d in rest]
-            try:
-                notifier.send_text(channel, f"{len(alerts)} more market moves", render_digest(alerts))
-            except DeliveryError as exc:
-                for d in rest:
-                    _failed(store, settings, report, d, exc.reason, now)
-                continue
-            for d, a in zip(rest, alerts, strict=True):
-                store.ack(d, now)
-                report.sent.append((a, channel))
-            report.digests += 1
-    return report
-
-
-def _with_sources(store: StateStore, alert: Alert) -> Alert:
-    """Fill 'also reported by' from the event as it stands now (outlets that came after the first)."""
-    rec = store.get_event(alert.event_key)
-    if rec is None:
-        return alert
-    others = tuple(s for s in rec.sources if s != alert.source)
-    return replace(alert, also_reported_by=others)
-
-
-def _failed(
-    store: StateStore, settings: Settings, report: DeliveryReport, d: Delivery, reason: str, now: datetime
-) -> None:
-    cfg = settings.delivery
-    if d.attempts + 1 >= cfg.max_attempts:
-        store.bury(d, reason, now)
-        report.dead.append((d.alert, d.channel, reason))
-        log.error("alert %s to %s is dead after %d attempts: %s", d.alert.event_key, d.channel, d.attempts + 1, reason)
-    else:
-        at = now + retry_delay(d.attempts + 1, cfg.backoff, cfg.backoff_cap)
-        store.retry_later(d, at, reason)
-        report.failed.append((d.alert, d.channel, reason))
-        log.warning("alert %s to %s failed (attempt %d), retry at %s: %s",
-                    d.alert.event_key, d.channel, d.attempts + 1, at.isoformat(timespec="seconds"), reason)
 
 
 # -- health ---------------------------------------------------------------------------------------------
@@ -329,24 +260,45 @@ def record_health(
     for r, p in zip(results, parsed, strict=True):
         err = r.error or (p.error if p else None)
         if err is not None:
-            kind = "blocked" if type(err).__name__ == "BlockedFeedError" else (
-                "transient" if type(err).__name__ == "TransientFeedError" else "permanent")
+            kind = (
+                "blocked"
+                if type(err).__name__ == "BlockedFeedError"
+                else ("transient" if type(err).__name__ == "TransientFeedError" else "permanent")
+            )
             status = "blocked" if kind == "blocked" else "error"
         else:
             kind, status = None, "not_modified" if r.not_modified else "ok"
         interval = by_name[r.name].interval or settings.schedule
         h = next_health(
-            health[r.name], now=now, status=status, http_status=r.status,
-            error=str(err) if err else None, error_kind=kind, etag=r.etag, last_modified=r.last_modified,
-            body_hash=r.body_hash, moved_to=r.moved_to, retry_after_s=r.retry_after_s,
-            new_items=new_counts.get(r.name, 0), interval_s=interval.total_seconds(),
+            health[r.name],
+            now=now,
+            status=status,
+            http_status=r.status,
+            error=str(err) if err else None,
+            error_kind=kind,
+            etag=r.etag,
+            last_modified=r.last_modified,
+            body_hash=r.body_hash,
+            moved_to=r.moved_to,
+            retry_after_s=r.retry_after_s,
+            new_items=new_counts.get(r.name, 0),
+            interval_s=interval.total_seconds(),
         )
         updated[r.name] = h
-        outcomes.append(FeedOutcome(
-            r.name, r.url, "disabled" if h.disabled else status, r.status, str(err) if err else None,
-            len(p.items) if p else 0, new_counts.get(r.name, 0), 0, r.elapsed_ms,
-            tuple(p.warnings) if p else (),
-        ))
+        outcomes.append(
+            FeedOutcome(
+                r.name,
+                r.url,
+                "disabled" if h.disabled else status,
+                r.status,
+                str(err) if err else None,
+                len(p.items) if p else 0,
+                new_counts.get(r.name, 0),
+                0,
+                r.elapsed_ms,
+                tuple(p.warnings) if p else (),
+            )
+        )
     store.save_feeds(updated)
     return outcomes
 
@@ -381,8 +333,16 @@ def run_cycle(
         alerts_by_source[a.source] += 1
     for o in report.feeds:
         o.alerts = alerts_by_source.get(o.name, 0)
-        log.info("feed=%s status=%s http=%s new=%d alerts=%d ms=%.0f%s", o.name, o.status, o.http, o.new,
-                 o.alerts, o.ms, f" error={o.error}" if o.error else "")
+        log.info(
+            "feed=%s status=%s http=%s new=%d alerts=%d ms=%.0f%s",
+            o.name,
+            o.status,
+            o.http,
+            o.new,
+            o.alerts,
+            o.ms,
+            f" error={o.error}" if o.error else "",
+        )
     report.delivery = deliver(store, notifier, settings, clock(), worker or worker_id())
     report.pending = store.pending_count()
     report.dead_total = len(store.dead_letters())

@@ -10,14 +10,24 @@ never imports the scrapers package.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-__all__ = ["ErrorKind", "FeedHealth", "HealthStatus", "Outcome", "next_health"]
+__all__ = [
+    "ErrorKind",
+    "FeedHealth",
+    "HealthStatus",
+    "PollStatus",
+    "backoff_s",
+    "health_table",
+    "new_health",
+    "next_health",
+]
 
 HealthStatus = Literal["ok", "not_modified", "error", "blocked", "disabled", "never"]
-Outcome = Literal["ok", "not_modified", "error"]
+PollStatus = Literal["ok", "not_modified", "error", "blocked"]
 ErrorKind = Literal["transient", "permanent", "blocked"]
 
 # A server may ask for any Retry-After; beyond a day it is more likely a bug than a plan.
@@ -67,6 +77,11 @@ class FeedHealth:
         return cls(**values)
 
 
+def new_health(name: str, url: str) -> FeedHealth:
+    """The state of a feed that has never been polled (due at once)."""
+    return FeedHealth(name=name, url=url)
+
+
 def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:
     """Delay before the next poll after ``failures`` consecutive failures: interval × 2^(n-1), capped."""
     if failures <= 0:
@@ -78,7 +93,7 @@ def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:
 def next_health(
     prev: FeedHealth,
     *,
-    outcome: Outcome,
+    status: PollStatus,
     now: datetime,
     interval_s: float,
     http_status: int | None = None,
@@ -92,13 +107,17 @@ def next_health(
     new_items: int = 0,
     backoff_cap_s: float = 6 * 3600,
 ) -> FeedHealth:
-    """The feed's state after one poll with the given outcome (``now`` must be timezone-aware)."""
+    """The feed's state after one poll (``now`` must be timezone-aware).
+
+    ``status`` is the poll's outcome: 'ok' (new body), 'not_modified' (304 or same body hash), 'error', or
+    'blocked' (a bot challenge; same as ``error_kind='blocked'``).
+    """
     url = moved_to or prev.url
-    if outcome in ("ok", "not_modified"):
+    if status in ("ok", "not_modified"):
         return replace(
             prev,
             url=url,
-            last_status=outcome,
+            last_status=status,
             last_http=http_status,
             last_success=now,
             last_error=None,
@@ -133,10 +152,48 @@ def next_health(
     return replace(
         prev,
         url=url,
-        last_status="blocked" if error_kind == "blocked" else "error",
+        last_status="blocked" if "blocked" in (status, error_kind) else "error",
         last_http=http_status,
         last_error=error,
         consecutive_failures=failures,
         next_poll=now + timedelta(seconds=delay),
         failing_since=failing_since,
+    )
+
+
+def _when(dt: datetime | None, now: datetime | None) -> str:
+    if dt is None:
+        return "-"
+    if now is not None and dt <= now:
+        return "due"
+    return dt.strftime("%Y-%m-%d %H:%M") + ("Z" if dt.utcoffset() is not None and not dt.utcoffset() else "")
+
+
+def health_table(rows: Sequence[tuple[str, str, FeedHealth | None]], now: datetime | None = None) -> str:
+    """A plain-text table of feed health, one line per (name, url, health or None if never polled).
+
+    Columns: feed, status, HTTP code, last success, consecutive failures, items seen, next poll, last error.
+    With ``now``, a next poll in the past reads "due".
+    """
+    header = ("FEED", "STATUS", "HTTP", "LAST SUCCESS", "FAILS", "ITEMS", "NEXT POLL", "LAST ERROR")
+    lines: list[tuple[str, ...]] = [header]
+    for name, url, h in rows:
+        h = h or new_health(name, url)
+        error = (h.last_error or "")[:80]
+        lines.append(
+            (
+                name,
+                "disabled" if h.disabled else h.last_status,
+                str(h.last_http) if h.last_http is not None else "-",
+                _when(h.last_success, None),
+                str(h.consecutive_failures),
+                str(h.items_seen),
+                "never" if h.disabled else _when(h.next_poll, now) if h.next_poll else "due",
+                error,
+            )
+        )
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header) - 1)]
+    return "\n".join(
+        ("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]).rstrip()
+        for row in lines
     )

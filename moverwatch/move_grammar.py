@@ -134,7 +134,7 @@ _MILESTONE = (
 )
 _SUPER = (
     r"(?:biggest|largest|best|worst|sharpest|steepest|strongest|weakest|heaviest|deepest)\s+"
-    r"(?:(?:[\w-]+)\s+){0,2}?"
+    r"(?:(?:[\w-]+)\s+){0,2}"
     r"(?P<supnoun>day|week|session|one-day|single-day|daily|weekly|intraday|monthly|"
     r"gain|drop|fall|loss|decline|jump|rally|slide|selloff|sell-off|advance|rise|surge|plunge|slump|"
     r"performance|rout|tumble|start)s?\b"
@@ -169,8 +169,9 @@ _ADJ_BEFORE_NOUN = re.compile(
 # Subordinators open a clause with its own subject; a gerund after them keeps the subject ("before paring").
 _BOUNDARY_RE = re.compile(
     r";|:|\s-\s|\.\s|"
+    r"(?<!much )(?<!many )(?<!well )(?<!high )(?<!little )(?<!low )(?<!such )"
     r"\b(?:as|after|while|when|whereas|but|amid|because|though|although|despite|following|ahead of|"
-    r"even as|since|until|unless|if|so|yet|whilst|once)\b(?!\s+(?:much|little|high|low|well|many|hours|"
+    r"even as|until|unless|if|yet|whilst|once)\b(?!\s+(?:much|little|high|low|well|many|hours|"
     r"the (?:bell|close|open)|[a-z]+ing\b))"
 )
 # ", BP 4%" / "and Honda 3%": an ellipsis with an unwatched subject ends the current subject's predicate.
@@ -211,7 +212,7 @@ _FILLER_RE = re.compile(
     r"in (?:early|late|morning|afternoon|midday|evening|early morning|late morning) (?:trade|trading|deals)|"
     r"premarket|pre-market|intraday)(?![\w-])"
 )
-_COORD_RE = re.compile(r"(?:\s*,\s*|\s+and\s+|\s*&\s*|\s*/\s*|\s+or\s+)(?:and\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3}")
+_COORD_RE = re.compile(r"(?:\s*,\s*|\s*and\s+|\s*&\s*|\s*/\s*|\s+or\s+)(?:and\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3}")
 _MV_FILLER_RE = re.compile(r"\s*(?:'s\s+)?(?:" + _MV + r")(?![\w-])")
 _PRED_START_SKIP_RE = re.compile(
     r"(?:(?:a|an|the|its|their|another|fresh|new|further|sharp|steep|massive|huge|big|strong|solid|"
@@ -219,7 +220,7 @@ _PRED_START_SKIP_RE = re.compile(
 )
 
 _W2_RES = (
-    (re.compile(r"\b(?:so far )?this (?:year|month|quarter|decade|century)\b"), "cumulative: 'this year/month'"),
+    (re.compile(r"\b(?:so far )?this (?:year|month|quarter|decade|century)\b"), "cumulative (year-to-date / this year, month or quarter)"),
     (re.compile(r"\b(?:year|month|quarter)[- ]to[- ]date\b|\b[ymq]td\b"), "cumulative: year-to-date"),
     (re.compile(r"\bin (?:19|20)\d\d\b"), "cumulative: a calendar year"),
     (
@@ -252,6 +253,11 @@ _DURATION_RE = re.compile(
     r"(?![- ](?:high|low|peak|record|bond|yield|note|deal|contract|plan|old))"
 )
 _PERIOD_BACKREF_RE = re.compile(r"\bover the (?:period|stretch|span)|during the (?:streak|run|stretch)\b|\bover that\b")
+# "25% auto tariffs", "5% of workforce", "6.6% discount": the number measures that noun, not the price.
+_SIZE_OF_OTHER_RE = re.compile(
+    r"\s*\)?\s*(?:of\s+(?:its\s+|the\s+)?)?(?:(?!(?:on|after|as|in|amid|with|for|from|to|at|by|and|but|while)\b)"
+    r"[\w-]+\s+){0,2}?(?:" + _NONPRICE + r")\b"
+)
 _FUTURE_RE = re.compile(r"\bnext (?:year|month|week|quarter)\b|\bby (?:year-end|the end of)\b")
 
 
@@ -331,6 +337,13 @@ def read_filler(tail: str, low_tail: str) -> tuple[int, bool]:
     mv = False
     n = len(tail)
     while pos < n:
+        m = _COORD_RE.match(tail, pos)
+        if m and m.end() > pos:
+            # The capitalised words must not be the verb itself in a Title Case headline ("And Jumps").
+            words = m.group(0).lower().replace(",", " ").split()
+            if not any(w in LEXICON or w in _LIGHT_VERBS for w in words if w not in ("and", "or", "&", "/")):
+                pos = m.end()
+                continue
         m = _FILLER_RE.match(low_tail, pos)
         if m and m.end() > pos:
             pos = m.end()
@@ -338,14 +351,6 @@ def read_filler(tail: str, low_tail: str) -> tuple[int, bool]:
         m = _MV_FILLER_RE.match(low_tail, pos)
         if m and m.end() > pos:
             mv = True
-            pos = m.end()
-            continue
-        m = _COORD_RE.match(tail, pos)
-        if m and m.end() > pos:
-            # The capitalised words must not be the verb itself in a Title Case headline ("And Jumps").
-            words = m.group(0).lower().replace(",", " ").split()
-            if any(w in LEXICON or w in _LIGHT_VERBS for w in words if w not in ("and", "or", "&", "/")):
-                break
             pos = m.end()
             continue
         break
@@ -526,7 +531,7 @@ def _interpret(
             if re.search(r"(?<!up )\bto\s+(?:below|above|about|around|just|nearly|over|under)?\s*$", before):
                 i += 1  # "to 40%": a level, not a change
                 continue
-            if re.match(r"\s*(?:of\s+)?(?:[\w-]+\s+){0,2}?(?:" + _NONPRICE + r")\b", after) or re.match(
+            if _SIZE_OF_OTHER_RE.match(after) or re.match(
                 r"\s*(?:percentage|basis)?\s*points?\b", after
             ):
                 i += 1  # a number about something else ("25% auto tariffs", "at a 6.6% discount")
@@ -542,7 +547,8 @@ def _interpret(
                 d2, why = inherited, "dir-from-verb"
             else:
                 d2, why = None, ""
-            st = Statement(d2, value, phrase_strong, "size", orig[t.start() : t.end()].strip(), reason=why)
+            evidence = orig[phrase_start : t.end()].strip() if phrase_has_verb else orig[t.start() : t.end()].strip()
+            st = Statement(d2, value, phrase_strong, "size", evidence[-60:], reason=why)
             # Sizes joined by ",", "and" form a list ("fall 5%, 7% and 4%").
             if sized and re.fullmatch(r"\s*(?:,|and|&|, and)\s*", region[sized[-1][2] : t.start()]):
                 sized.append((st, t.start(), t.end()))

@@ -364,6 +364,14 @@ def _text_of(entry: Mapping[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _title_text(raw: str, entry: Mapping[str, Any]) -> str:
+    """The title as text: markup removed only when the title is HTML (Atom ``type="html"``, or feedparser's
+    guess for RSS); a plain-text title keeps literal ``<...>`` characters for the renderers to escape."""
+    detail = entry.get("title_detail")
+    kind = detail.get("type") if isinstance(detail, Mapping) else None
+    return strip_html(raw) if kind in ("text/html", "application/xhtml+xml") else raw
+
+
 def _entry_link(entry: Mapping[str, Any], base: str) -> tuple[str | None, str]:
     """(the entry's http(s) link or None, the raw candidate that was refused or '')."""
     raw = entry.get("link")
@@ -439,11 +447,12 @@ def _parse(feed: str, url: str, body: bytes, fetched_at: datetime, now: datetime
     for n, entry in enumerate(entries, start=1):
         summary = _clean_chars(_text_of(entry))
         raw_title = entry.get("title")
-        title = _clean_title(raw_title) if isinstance(raw_title, str) else ""
+        title = _clean_title(_title_text(raw_title, entry)) if isinstance(raw_title, str) else ""
         link, raw_link = _entry_link(entry, url)
         raw_id = entry.get("id")
         entry_id = raw_id.strip() if isinstance(raw_id, str) else ""
-        guid = entry_id or (canonical_url(link) if link else "")
+        canon = canonical_url(link) if link else ""
+        guid = entry_id or canon
 
         if guid and guid in seen_guids:
             warnings.append(f"entry {n}: duplicate guid {guid!r} within the feed; counted as a duplicate")
@@ -473,7 +482,7 @@ def _parse(feed: str, url: str, body: bytes, fetched_at: datetime, now: datetime
                 source=feed,
                 guid=guid,
                 url=link,
-                canonical_url=canonical_url(link),
+                canonical_url=canon,
                 title=title,
                 summary=summary,
                 published_at=published_at,

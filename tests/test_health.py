@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from moverwatch.health import FeedHealth, backoff_s, next_health
+from moverwatch.health import FeedHealth, backoff_s, health_table, new_health, next_health
 
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
 INTERVAL = 300.0
@@ -19,7 +19,7 @@ def fresh() -> FeedHealth:
 
 
 def fail(prev: FeedHealth, now: datetime = NOW, **kw: object) -> FeedHealth:
-    return next_health(prev, outcome="error", now=now, interval_s=INTERVAL, error="boom", **kw)  # type: ignore[arg-type]
+    return next_health(prev, status="error", now=now, interval_s=INTERVAL, error="boom", **kw)  # type: ignore[arg-type]
 
 
 def test_new_feed_is_never_polled_and_due() -> None:
@@ -31,7 +31,7 @@ def test_new_feed_is_never_polled_and_due() -> None:
 def test_success_schedules_next_poll_and_records_validators() -> None:
     """A 200 records validators, counts new items and schedules the next poll one interval later."""
     h = next_health(
-        fresh(), outcome="ok", now=NOW, interval_s=INTERVAL, http_status=200, etag='"v1"',
+        fresh(), status="ok", now=NOW, interval_s=INTERVAL, http_status=200, etag='"v1"',
         last_modified="Fri, 21 Feb 2025 10:42:17 GMT", body_hash="abc", new_items=5,
     )  # fmt: skip
     assert h.last_status == "ok" and h.last_http == 200 and h.last_success == NOW
@@ -43,10 +43,10 @@ def test_success_schedules_next_poll_and_records_validators() -> None:
 def test_not_modified_keeps_previous_validators() -> None:
     """A 304 without new validators keeps the stored ETag/Last-Modified/hash and counts no items."""
     ok = next_health(
-        fresh(), outcome="ok", now=NOW, interval_s=INTERVAL, etag='"v1"', body_hash="abc", new_items=3
+        fresh(), status="ok", now=NOW, interval_s=INTERVAL, etag='"v1"', body_hash="abc", new_items=3
     )
     h = next_health(
-        ok, outcome="not_modified", now=NOW + timedelta(minutes=5), interval_s=INTERVAL, http_status=304
+        ok, status="not_modified", now=NOW + timedelta(minutes=5), interval_s=INTERVAL, http_status=304
     )
     assert h.last_status == "not_modified" and h.etag == '"v1"' and h.body_hash == "abc" and h.items_seen == 3
 
@@ -68,7 +68,7 @@ def test_success_resets_the_failure_streak() -> None:
     """After failures, one success clears the error, the streak and failing_since."""
     h = fail(fail(fresh()), now=NOW + timedelta(minutes=1))
     assert h.failing_since == NOW  # the start of the outage, not the latest failure
-    h = next_health(h, outcome="ok", now=NOW + timedelta(hours=1), interval_s=INTERVAL)
+    h = next_health(h, status="ok", now=NOW + timedelta(hours=1), interval_s=INTERVAL)
     assert h.consecutive_failures == 0 and h.failing_since is None and h.last_error is None
 
 
@@ -96,7 +96,7 @@ def test_bot_challenge_is_reported_as_blocked() -> None:
 def test_permanent_redirect_updates_the_url() -> None:
     """A permanent redirect target replaces the stored feed URL."""
     new = "https://www.asiafinancial.com/feed/"
-    h = next_health(fresh(), outcome="ok", now=NOW, interval_s=INTERVAL, moved_to=new)
+    h = next_health(fresh(), status="ok", now=NOW, interval_s=INTERVAL, moved_to=new)
     assert h.url == new
 
 
@@ -108,8 +108,37 @@ def test_backoff_never_overflows(failures: int) -> None:
 
 def test_round_trip_through_json() -> None:
     """to_dict is JSON-safe (ISO datetimes) and from_dict restores an equal value."""
-    h = fail(next_health(fresh(), outcome="ok", now=NOW, interval_s=INTERVAL, etag='"v1"', new_items=2))
+    h = fail(next_health(fresh(), status="ok", now=NOW, interval_s=INTERVAL, etag='"v1"', new_items=2))
     data = json.loads(json.dumps(h.to_dict()))
     assert data["last_success"] == NOW.isoformat()
     assert FeedHealth.from_dict(data) == h
     assert FeedHealth.from_dict({"name": "x", "url": URL, "unknown": 1}) == FeedHealth(name="x", url=URL)
+
+
+def test_blocked_status_is_accepted_directly() -> None:
+    """The caller may pass status='blocked' instead of error_kind='blocked'; the feed shows as blocked."""
+    h = next_health(
+        fresh(), status="blocked", now=NOW, interval_s=INTERVAL, http_status=403, error="challenge"
+    )
+    assert h.last_status == "blocked" and h.consecutive_failures == 1
+
+
+def test_new_health_is_due() -> None:
+    """A never-polled feed record starts with status 'never' and is due immediately."""
+    h = new_health("af", URL)
+    assert h == fresh() and h.is_due(NOW)
+
+
+def test_health_table_lists_every_feed() -> None:
+    """The health table has a header and one line per feed, showing disabled and never-polled feeds."""
+    ok = next_health(fresh(), status="ok", now=NOW, interval_s=INTERVAL, http_status=200, new_items=4)
+    gone = next_health(
+        FeedHealth(name="old", url=URL), status="error", now=NOW, interval_s=INTERVAL, http_status=410,
+        error="gone (410): feed disabled",
+    )  # fmt: skip
+    table = health_table([("af", URL, ok), ("old", URL, gone), ("new", URL, None)], now=NOW)
+    lines = table.splitlines()
+    assert lines[0].split()[:2] == ["FEED", "STATUS"] and len(lines) == 4
+    assert lines[1].split()[:3] == ["af", "ok", "200"] and "2025-02-21 11:35Z" in lines[1]
+    assert lines[2].split()[:2] == ["old", "disabled"] and "never" in lines[2] and "gone (410)" in lines[2]
+    assert lines[3].split()[:2] == ["new", "never"] and "due" in lines[3]

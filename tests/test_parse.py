@@ -455,3 +455,14 @@ def test_public_doctype_without_entities_is_accepted() -> None:
     )
     result = parse_feed("rss091", AF_FEED, body, NOW)
     assert result.error is None and len(result.items) == 1
+
+
+def test_html_typed_titles_lose_their_markup() -> None:
+    """An Atom title declared type="html" is reduced to its text; entities are decoded."""
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>urn:1</id>'
+        b'<title type="html">&lt;b&gt;Alibaba&lt;/b&gt; jumps 14% &amp;amp; more</title>'
+        b'<link href="https://www.asiafinancial.com/x"/><updated>2025-02-21T09:45:12Z</updated></entry></feed>'
+    )
+    result = parse_feed("atom", AF_FEED, body, NOW)
+    assert result.items[0].title == "Alibaba jumps 14% & more"

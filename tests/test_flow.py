@@ -1,0 +1,136 @@
+"""End to end: feeds on a local HTTP server → the real Prefect flow → a local webhook, on both stores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from flows.poll import poll_feeds
+
+from .conftest import FEEDS, write_config
+
+# Feed fixtures are dated February 2025: a max_age this long keeps them alertable in tests.
+EVER = "100000d"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_api() -> Iterator[None]:
+    """One ephemeral Prefect API for the whole session (it costs ~10 s to start)."""
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+class Webhook:
+    """A local HTTP endpoint that records what Apprise posts to it."""
+
+    def __init__(self) -> None:
+        self.server = HTTPServer(host="127.0.0.1", port=0)
+        self.messages: list[dict[str, Any]] = []
+        self.server.expect_request("/hook", method="POST").respond_with_handler(self._handle)
+        self.server.start()
+
+    def _handle(self, request: Request) -> Response:
+        self.messages.append(json.loads(request.get_data(as_text=True)))
+        return Response("ok", status=200)
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.server.port}/hook"
+
+    def moves(self) -> list[str]:
+        """'SYMBOL ▲' / 'SYMBOL ▼' of each alert received (the push title starts with them)."""
+        return [" ".join(m["title"].split()[:2]) for m in self.messages]
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    w = Webhook()
+    yield w
+    w.server.clear()
+    if w.server.is_running():
+        w.server.stop()
+
+
+@pytest.fixture
+def feed_server(httpserver: HTTPServer) -> HTTPServer:
+    """Asia Financial's feed and a blog that syndicates the same story under another URL."""
+    for path, name in [("/af.xml", "asiafinancial.xml"), ("/digest.xml", "asiamarketsdigest_syndication.xml")]:
+        httpserver.expect_request(path).respond_with_data(
+            (FEEDS / name).read_bytes(), content_type="application/rss+xml"
+        )
+    return httpserver
+
+
+def _config(tmp_path: Path, feed_server: HTTPServer, webhook: Webhook, state: str, **extra: Any) -> str:
+    return str(
+        write_config(
+            tmp_path / "moverwatch.yaml",
+            feeds=[
+                {"name": "asiafinancial", "url": feed_server.url_for("/af.xml")},
+                {"name": "asiamarketsdigest", "url": feed_server.url_for("/digest.xml")},
+            ],
+            channels=[{"url": webhook.url, "name": "desk-hook"}],
+            state=state,
+            max_age=EVER,
+            **extra,
+        )
+    )
+
+
+@pytest.fixture(params=["redis", "sqlite"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    if request.param == "redis":
+        return {"state": request.getfixturevalue("redis_url"), "redis_prefix": request.getfixturevalue("redis_prefix")}
+    return {"state": f"sqlite:///{tmp_path}/state.db"}
+
+
+def test_flow_alerts_each_move_once_and_nothing_on_rerun(
+    tmp_path: Path, feed_server: HTTPServer, webhook: Webhook, state: dict[str, str]
+) -> None:
+    """The seed story alerts BABA up 14% once, every move once, and a second run sends nothing."""
+    cfg = _config(tmp_path, feed_server, webhook, state.pop("state"), **state)
+    counts = poll_feeds(cfg)
+    moves = webhook.moves()
+    assert counts["sent"] == len(moves) > 0
+    # The big single-stock moves of the fixture's ground truth (expected.json) are all alerted.
+    for expected in ["BABA ▲", "0992.HK ▲", "000660.KS ▲", "NIO ▼"]:
+        assert expected in moves
+    assert len(moves) == len(set(moves)), f"a move was alerted twice: {moves}"
+    baba = next(m for m in webhook.messages if m["title"].startswith("BABA ▲"))
+    assert baba["title"].startswith("BABA ▲ 14%")
+    assert "https://www.asiafinancial.com/alibaba-shares-jump-14" in baba["message"]
+
+    again = poll_feeds(cfg)
+    assert again["sent"] == 0 and again["new_items"] == 0
+    assert webhook.moves() == moves
+
+
+def test_syndicated_copy_is_not_a_second_alert(
+    tmp_path: Path, feed_server: HTTPServer, webhook: Webhook, redis_url: str, redis_prefix: str
+) -> None:
+    """The same story republished under another URL by another outlet does not alert again."""
+    cfg = _config(tmp_path, feed_server, webhook, redis_url, redis_prefix=redis_prefix)
+    poll_feeds(cfg)
+    assert webhook.moves().count("BABA ▲") == 1
+    baba = next(m for m in webhook.messages if m["title"].startswith("BABA ▲"))
+    # The first outlet (Asia Financial, 09:45Z) is alerted, not the blog that copied it at 10:20Z.
+    assert "asiafinancial.com" in baba["message"]
+    assert "asiamarketsdigest" not in baba["message"]
+
+
+def test_old_items_are_recorded_but_not_alerted(
+    tmp_path: Path, feed_server: HTTPServer, webhook: Webhook
+) -> None:
+    """A first run on a feed full of old news (older than max_age) does not flood the channel."""
+    cfg = _config(tmp_path, feed_server, webhook, f"sqlite:///{tmp_path}/state.db")
+    Path(cfg).write_text(Path(cfg).read_text().replace(f"max_age: {EVER}", "max_age: 24h"))
+    counts = poll_feeds(cfg)
+    assert counts["new_items"] > 0 and counts["sent"] == 0
+    assert poll_feeds(cfg)["new_items"] == 0
