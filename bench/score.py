@@ -27,7 +27,9 @@ def score(data: Path, watchlist: Path, verbose: bool = False) -> dict[str, float
         if not line.strip():
             continue
         item = json.loads(line)
-        got = {(m.symbol, m.direction): m.pct for m in detector.detect(item["title"], item.get("summary") or "")}
+        got = {
+            (m.symbol, m.direction): m.pct for m in detector.detect(item["title"], item.get("summary") or "")
+        }
         want = {(e["symbol"], e["direction"]): e["pct"] for e in item["expected"]}
         for key, pct in got.items():
             if key in want:
@@ -37,16 +39,22 @@ def score(data: Path, watchlist: Path, verbose: bool = False) -> dict[str, float
                     if pct is not None and abs(pct - want[key]) <= PCT_TOLERANCE:
                         pct_ok += 1
                     elif verbose:
-                        print(f"PCT {item['id']} {key[0]} {key[1]}: got {pct} want {want[key]} | {item['title']}")
+                        print(
+                            f"PCT {item['id']} {key[0]} {key[1]}: got {pct} want {want[key]} | {item['title']}"
+                        )
             else:
                 fp += 1
                 if verbose:
-                    print(f"FP  {item['id']} {key[0]} {key[1]} {pct} | {item['title']} | {item.get('summary', '')}")
+                    print(
+                        f"FP  {item['id']} {key[0]} {key[1]} {pct} | {item['title']} | {item.get('summary', '')}"
+                    )
         for key, pct in want.items():
             if key not in got:
                 fn += 1
                 if verbose:
-                    print(f"FN  {item['id']} {key[0]} {key[1]} {pct} | {item['title']} | {item.get('summary', '')}")
+                    print(
+                        f"FN  {item['id']} {key[0]} {key[1]} {pct} | {item['title']} | {item.get('summary', '')}"
+                    )
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -63,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     r = score(args.data, args.watchlist, args.verbose)
     print(f"tp={r['tp']:.0f} fp={r['fp']:.0f} fn={r['fn']:.0f}")
-    print(f"precision={r['precision']:.4f} recall={r['recall']:.4f} f1={r['f1']:.4f} pct_accuracy={r['pct_accuracy']:.4f}")
+    print(
+        f"precision={r['precision']:.4f} recall={r['recall']:.4f} f1={r['f1']:.4f} pct_accuracy={r['pct_accuracy']:.4f}"
+    )
     return 0
 
 

@@ -48,6 +48,9 @@ _TRANSLATE = str.maketrans(
 
 def normalize_text(text: str) -> str:
     """Return the text with typographic punctuation mapped to ASCII and whitespace runs collapsed."""
+    # Fast path: most headlines are plain ASCII with single spaces (this runs on every item).
+    if text.isascii() and "  " not in text and "\n" not in text and "\t" not in text and "\r" not in text:
+        return text.strip()
     return _WS_RE.sub(" ", text.translate(_TRANSLATE)).strip()
 
 
@@ -73,25 +76,14 @@ class Mention:
     alias: str
 
 
-# Automaton payload: (phrase length, ((kind, ticker index), ...)); kind 0 = alias, 1 = exclude.
-_Payload = tuple[int, tuple[tuple[int, int], ...]]
-
-
-def _boundary_ok(text: str, start: int, end: int, phrase: str) -> bool:
-    # M1: check a boundary only at an end of the phrase that is a letter or digit.
-    if phrase[0].isalnum() and start > 0 and text[start - 1].isalnum():
-        return False
-    if phrase[-1].isalnum() and end < len(text) and text[end].isalnum():
-        return False
-    return True
-
-
 def _build(entries: dict[str, list[tuple[int, int]]]) -> ahocorasick.Automaton | None:
+    # Payload: (length, boundary needed at start, boundary needed at end, ((kind, ticker), ...)),
+    # kind 0 = alias, 1 = exclude. M1: a boundary is checked only at an end that is a letter or digit.
     if not entries:
         return None
     automaton = ahocorasick.Automaton()
     for key, owners in entries.items():
-        automaton.add_word(key, (len(key), tuple(owners)))
+        automaton.add_word(key, (len(key), key[0].isalnum(), key[-1].isalnum(), tuple(owners)))
     automaton.make_automaton()
     return automaton
 
@@ -129,13 +121,15 @@ class AliasMatcher:
         """Mentions in ``text`` (already normalised), in reading order, after excludes and overlaps."""
         candidates: list[tuple[int, int, int]] = []  # (start, end, ticker)
         excludes: dict[int, list[tuple[int, int]]] = {}
+        n = len(text)
         if self._folded is not None:
             low = _lower_same_length(text)
-            for last, payload in self._folded.iter(low):
-                length, owners = payload
+            for last, (length, check_start, check_end, owners) in self._folded.iter(low):
                 start = last + 1 - length
                 end = last + 1
-                if not _boundary_ok(low, start, end, low[start:end]):
+                if check_start and start > 0 and low[start - 1].isalnum():
+                    continue
+                if check_end and end < n and low[end].isalnum():
                     continue
                 for kind, index in owners:
                     if kind == 0:
@@ -143,11 +137,12 @@ class AliasMatcher:
                     else:
                         excludes.setdefault(index, []).append((start, end))
         if self._exact is not None:
-            for last, payload in self._exact.iter(text):
-                length, owners = payload
+            for last, (length, check_start, check_end, owners) in self._exact.iter(text):
                 start = last + 1 - length
                 end = last + 1
-                if not _boundary_ok(text, start, end, text[start:end]):
+                if check_start and start > 0 and text[start - 1].isalnum():
+                    continue
+                if check_end and end < n and text[end].isalnum():
                     continue
                 for _kind, index in owners:
                     candidates.append((start, end, index))
@@ -155,10 +150,11 @@ class AliasMatcher:
             return []
         if excludes:
             candidates = [
-                c
-                for c in candidates
-                if not any(s <= c[0] and c[1] <= e for s, e in excludes.get(c[2], ()))
+                c for c in candidates if not any(s <= c[0] and c[1] <= e for s, e in excludes.get(c[2], ()))
             ]
+        if len(candidates) == 1:
+            s0, e0, t0 = candidates[0]
+            return [Mention(s0, e0, t0, text[s0:e0])]
         # M4: longest first, then leftmost; keep an occurrence only if it overlaps nothing kept.
         candidates.sort(key=lambda c: (c[0] - c[1], c[0]))
         kept: list[tuple[int, int, int]] = []

@@ -36,18 +36,40 @@ _SENTENCE_END_RE = re.compile(r"[.!?](?=\s+[\"'(]?[A-Z0-9$])")
 
 _ANAPHOR_RES = (
     # "its New York-listed ADRs", "their shares"
-    (re.compile(r"\b(?:its|their)\s+(?:[\w.&-]+\s+){0,3}?(?:shares|stock|adrs|adss|gdrs|[ahb]-shares|share price|"
-                r"stock price)\b", re.I), "stock"),  # fmt: skip
+    (
+        re.compile(
+            r"\b(?:its|their)\s+(?:[\w.&-]+\s+){0,3}?(?:shares|stock|adrs|adss|gdrs|[ahb]-shares|share price|"
+            r"stock price)\b",
+            re.I,
+        ),
+        "stock",
+    ),  # fmt: skip
     # "the tech giant's shares", "the smartphone and EV maker's stock"
-    (re.compile(r"\bthe\s+(?:[\w&-]+\s+){0,4}?[\w-]+'s\s+(?:[\w.-]+\s+){0,2}?(?:shares|stock|adrs|adss)\b", re.I),
-     "stock"),  # fmt: skip
+    (
+        re.compile(
+            r"\bthe\s+(?:[\w&-]+\s+){0,4}?[\w-]+'s\s+(?:[\w.-]+\s+){0,2}?(?:shares|stock|adrs|adss)\b", re.I
+        ),
+        "stock",
+    ),  # fmt: skip
     # "Shares of the electric-vehicle maker" (descriptor words consumed in code)
     (re.compile(r"\b(?:shares|stock)\s+(?:of|in)\s+the\s+", re.I), "stock-of"),
     # bare clause-initial "Shares ...", "The stock ..."
-    (re.compile(r"(?:^|(?<=[.!?;:] )|(?<=[;:])|(?<= - )|\b(?:and|but|while|when|with)\s+)((?:the\s+)?(?:shares|stock|"
-                r"adrs|adss))\b(?!\s+(?:of|in)\b)", re.I), "stock"),  # fmt: skip
-    (re.compile(r"\bthe\s+(?:broader\s+|benchmark\s+|main\s+|key\s+|blue-chip\s+)?(?:index|benchmark(?:\s+index)?|"
-                r"gauge|average)\b", re.I), "index"),  # fmt: skip
+    (
+        re.compile(
+            r"(?:^|(?<=[.!?;:] )|(?<=[;:])|(?<= - )|\b(?:and|but|while|when|with)\s+)((?:the\s+)?(?:shares|stock|"
+            r"adrs|adss))\b(?!\s+(?:of|in)\b)",
+            re.I,
+        ),
+        "stock",
+    ),  # fmt: skip
+    (
+        re.compile(
+            r"\bthe\s+(?:broader\s+|benchmark\s+|main\s+|key\s+|blue-chip\s+)?(?:index|benchmark(?:\s+index)?|"
+            r"gauge|average)\b",
+            re.I,
+        ),
+        "index",
+    ),  # fmt: skip
 )
 _AUX = {"is", "are", "was", "were", "has", "have", "had"}
 
@@ -55,7 +77,9 @@ _GROUP_PLAIN_RE = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+|&\s*|/\s*|or\s+)")
 _GROUP_NAMES_RE = re.compile(
     r"(?:\s*(?:,|and|&|/)\s*(?:and\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2})+\s*(?:,\s*(?:and\s+)?|and\s+|&\s*|/\s*)"
 )
-_GROUP_PAREN_RE = re.compile(r"\s*,?\s*(?:Inc\.?|Corp\.?|Co\.?|Ltd\.?|plc|Group|Limited)?\s*\(\s*(?:[A-Za-z]+\s*:\s*)?")
+_GROUP_PAREN_RE = re.compile(
+    r"\s*,?\s*(?:Inc\.?|Corp\.?|Co\.?|Ltd\.?|plc|Group|Limited)?\s*\(\s*(?:[A-Za-z]+\s*:\s*)?"
+)
 _OBJECT_WORDS = {
     "on", "in", "of", "for", "from", "to", "by", "at", "into", "over", "against", "about", "than", "behind", "vs",
     "versus", "vs.", "toward", "towards", "via", "per", "under", "above", "below", "lead", "leads", "led", "join",
@@ -71,12 +95,27 @@ _CAUSE_DOWN_RE = re.compile(r"\b(?:drag\w*|pull\w*|knock\w*|weigh\w*|dent\w*|hit
 _MCAP_PREFIX_RE = re.compile(
     r"\b(?P<verb>wipe[sd]?|wiping|erase[sd]?|erasing|knock(?:s|ed|ing)?|shave[sd]?|shaving|slash(?:es|ed|ing)?|"
     r"strip(?:s|ped|ping)?|add(?:s|ed|ing)?)\s+(?:out\s+)?(?:about\s+|nearly\s+|more than\s+|over\s+|some\s+|"
-    r"almost\s+|roughly\s+)?" + _AMOUNT + r"\s+(?:(?:of|in)\s+market\s+value\s+)?(?:off|from|to)\s+(?:the\s+)?$",
+    r"almost\s+|roughly\s+)?"
+    + _AMOUNT
+    + r"\s+(?:(?:of|in)\s+market\s+value\s+)?(?:off|from|to)\s+(?:the\s+)?$",
     re.I,
 )
 _MV_TAIL_RE = re.compile(r"\s*(?:'s?\s+)?(?:combined\s+)?(?:" + _MV + r")\b", re.I)
 _CONDITIONAL_PREFIX_RE = re.compile(r"\b(?:if|unless|whether)\b[^;:]*$", re.I)
-_QUESTION_HYPO = {"is", "are", "will", "can", "could", "should", "would", "might", "may", "shall", "does", "do"}
+_QUESTION_HYPO = {
+    "is",
+    "are",
+    "will",
+    "can",
+    "could",
+    "should",
+    "would",
+    "might",
+    "may",
+    "shall",
+    "does",
+    "do",
+}
 
 
 @dataclass(slots=True)
@@ -149,7 +188,8 @@ class Detector:
     def _run(self, title: str, summary: str, trace: list[str] | None) -> list[Move]:
         parts: list[tuple[Where, str, list[Mention]]] = []
         any_mention = False
-        for where, raw in (("title", title), ("summary", summary)):
+        sources: tuple[tuple[Where, str], ...] = (("title", title), ("summary", summary))
+        for where, raw in sources:
             text = normalize_text(raw) if raw else ""
             mentions = self.matcher.find(text) if text else []
             any_mention = any_mention or bool(mentions)
@@ -184,7 +224,9 @@ class Detector:
                 if not subjects and not sentence_anaphors:
                     continue
                 # Resolve anaphors in reading order against the nearest preceding mention (§3.3).
-                items: list[tuple[int, int, str, int | None]] = [(s.start, s.end, "m", s.ticker) for s in subjects]
+                items: list[tuple[int, int, str, int | None]] = [
+                    (s.start, s.end, "m", s.ticker) for s in subjects
+                ]
                 items += [(a[0], a[1], a[2], None) for a in sentence_anaphors]
                 items.sort()
                 resolved: list[_Subject] = []
@@ -259,7 +301,9 @@ class Detector:
         sentence = text[s_start:s_end]
         sentence_low = low[s_start:s_end]
         first_word = re.match(r"\W*(\w+)", sentence_low)
-        question_hypo = sentence.rstrip().endswith("?") and bool(first_word and first_word.group(1) in _QUESTION_HYPO)
+        question_hypo = sentence.rstrip().endswith("?") and bool(
+            first_word and first_word.group(1) in _QUESTION_HYPO
+        )
 
         # Group coordinated subjects ("Alibaba and JD.com", "Toyota, Honda, Nissan", "Baidu Inc (NASDAQ: BIDU)").
         groups: list[tuple[list[_Subject], int]] = []  # members, count of unwatched names among them
@@ -302,7 +346,9 @@ class Detector:
             if mcap and _MV_TAIL_RE.match(tail):
                 d: Direction = "up" if mcap.group("verb").lower().startswith("add") else "down"
                 for m in watched:
-                    st = Statement(d, None, True, "mcap", mcap.group(0).strip() + " " + m.text + " market value")
+                    st = Statement(
+                        d, None, True, "mcap", mcap.group(0).strip() + " " + m.text + " market value"
+                    )
                     self._add(found, m.ticker, st, part_no, first.start, 0, where, sentence, m.text)
                 if trace is not None:
                     trace.append(f"  {names}: market value change {mcap.group(0).strip()!r} -> strong {d}")
@@ -311,9 +357,7 @@ class Detector:
             prev_word = re.search(r"([\w.$-]+)\W*$", prefix)
             if prev_word and prev_word.group(1) in _OBJECT_WORDS and not _SECURITY_OF_RE.search(prefix):
                 if trace is not None:
-                    trace.append(
-                        f"  {names}: object of {prev_word.group(1)!r}, not the mover (§3.4)"
-                    )
+                    trace.append(f"  {names}: object of {prev_word.group(1)!r}, not the mover (§3.4)")
                 continue
 
             inherited = last_dir
@@ -353,7 +397,9 @@ class Detector:
         strength = "strong" if st.strong else "mild"
         status = "eligible" if st.eligible else f"REJECTED ({st.reason})"
         via = f" via anaphor {m.text!r}" if m.anaphor else f" via {m.text!r}"
-        trace.append(f"  {sym}{via}: {st.kind} {st.direction or '?'} {size} [{strength}] {st.evidence!r} -> {status}")
+        trace.append(
+            f"  {sym}{via}: {st.kind} {st.direction or '?'} {size} [{strength}] {st.evidence!r} -> {status}"
+        )
 
     @staticmethod
     def _add(

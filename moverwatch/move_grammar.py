@@ -98,7 +98,15 @@ _NUMWORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
 }  # fmt: skip
-_UNIT_SESSIONS = {"session": 1, "day": 1, "trading day": 1, "week": 5, "month": 21, "quarter": 63, "year": 252}
+_UNIT_SESSIONS = {
+    "session": 1,
+    "day": 1,
+    "trading day": 1,
+    "week": 5,
+    "month": 21,
+    "quarter": 63,
+    "year": 252,
+}
 
 # Nouns whose numbers are not a share price (§4): a size next to them, or the subject followed by them, is
 # about that quantity.
@@ -125,7 +133,9 @@ _MV = r"market (?:value|cap(?:itali[sz]ation)?|valuation|worth)|m-cap|mcap|value
 _MILESTONE = (
     r"(?:(?:a|an|the|its|their|fresh|new|another|yet another)\s+)*"
     r"(?:record(?:[- ](?:high|low|close|closing (?:high|low)|peak|level|territory))?"
-    r"(?:\s+(?:high|low))?(?![- ]?(?:" + _NONPRICE + r"|breaking|-breaking|numbers?|results?|quarter|year|loss|"
+    r"(?:\s+(?:high|low))?(?![- ]?(?:"
+    + _NONPRICE
+    + r"|breaking|-breaking|numbers?|results?|quarter|year|loss|"
     r"losses|gains?|deal|amount|volumes?|turnover|listing|debut|ipo|fine|number)\b)"
     r"|all[- ]time[- ](?:high|low)s?|(?:\d+|" + "|".join(_NUMWORDS) + r"|multi|several|many|fifty-two)"
     r"[- ](?:year|month|week|decade)[- ](?:high|low|peak|top|bottom)s?"
@@ -212,7 +222,9 @@ _FILLER_RE = re.compile(
     r"in (?:early|late|morning|afternoon|midday|evening|early morning|late morning) (?:trade|trading|deals)|"
     r"premarket|pre-market|intraday)(?![\w-])"
 )
-_COORD_RE = re.compile(r"(?:\s*,\s*|\s*and\s+|\s*&\s*|\s*/\s*|\s+or\s+)(?:and\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3}")
+_COORD_RE = re.compile(
+    r"(?:\s*,\s*|\s*and\s+|\s*&\s*|\s*/\s*|\s+or\s+)(?:and\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3}"
+)
 _MV_FILLER_RE = re.compile(r"\s*(?:'s\s+)?(?:" + _MV + r")(?![\w-])")
 _PRED_START_SKIP_RE = re.compile(
     r"(?:(?:a|an|the|its|their|another|fresh|new|further|sharp|steep|massive|huge|big|strong|solid|"
@@ -220,7 +232,10 @@ _PRED_START_SKIP_RE = re.compile(
 )
 
 _W2_RES = (
-    (re.compile(r"\b(?:so far )?this (?:year|month|quarter|decade|century)\b"), "cumulative (year-to-date / this year, month or quarter)"),
+    (
+        re.compile(r"\b(?:so far )?this (?:year|month|quarter|decade|century)\b"),
+        "cumulative (year-to-date / this year, month or quarter)",
+    ),
     (re.compile(r"\b(?:year|month|quarter)[- ]to[- ]date\b|\b[ymq]td\b"), "cumulative: year-to-date"),
     (re.compile(r"\bin (?:19|20)\d\d\b"), "cumulative: a calendar year"),
     (
@@ -239,7 +254,10 @@ _W2_RES = (
         "cumulative: measured from a past level",
     ),
     (re.compile(r"\bbear market\b|\bcorrection\b"), "cumulative: bear market/correction (from a peak)"),
-    (re.compile(r"\bin the (?:first|second|third|fourth|last) (?:half|quarter)\b"), "cumulative: a past period"),
+    (
+        re.compile(r"\bin the (?:first|second|third|fourth|last) (?:half|quarter)\b"),
+        "cumulative: a past period",
+    ),
 )
 _SINCE_RE = re.compile(r"\bsince\b")
 _W3_BEFORE_RE = re.compile(
@@ -248,11 +266,17 @@ _W3_BEFORE_RE = re.compile(
 )
 _DURATION_RE = re.compile(
     r"\b(?:over|in|during|across|for|within)\s+(?:the\s+)?(?:past\s+|last\s+|previous\s+|prior\s+|next\s+)?"
-    r"(?P<n>\d+|" + "|".join(_NUMWORDS) + r")?\s*(?P<u>sessions?|trading days?|days?|weeks?|months?|quarters?|years?)\b"
-    r"|\b(?P<n2>\d+|" + "|".join(_NUMWORDS) + r")[- ](?P<u2>session|trading-day|day|week|month|year|quarter)s?\b"
+    r"(?P<n>\d+|"
+    + "|".join(_NUMWORDS)
+    + r")?\s*(?P<u>sessions?|trading days?|days?|weeks?|months?|quarters?|years?)\b"
+    r"|\b(?P<n2>\d+|"
+    + "|".join(_NUMWORDS)
+    + r")[- ](?P<u2>session|trading-day|day|week|month|year|quarter)s?\b"
     r"(?![- ](?:high|low|peak|record|bond|yield|note|deal|contract|plan|old))"
 )
-_PERIOD_BACKREF_RE = re.compile(r"\bover the (?:period|stretch|span)|during the (?:streak|run|stretch)\b|\bover that\b")
+_PERIOD_BACKREF_RE = re.compile(
+    r"\bover the (?:period|stretch|span)|during the (?:streak|run|stretch)\b|\bover that\b"
+)
 # "25% auto tariffs", "5% of workforce", "6.6% discount": the number measures that noun, not the price.
 _SIZE_OF_OTHER_RE = re.compile(
     r"\s*\)?\s*(?:of\s+(?:its\s+|the\s+)?)?(?:(?!(?:on|after|as|in|amid|with|for|from|to|at|by|and|but|while)\b)"
@@ -415,7 +439,9 @@ def read_predicate(tail: str, low_tail: str, inherited_dir: str | None, sentence
                 if w.startswith("le") and not region.startswith(" with", first.end()):
                     ok = False  # "lead losses": leading gives no move of one's own (§3.2)
                 else:
-                    after = _PRED_START_SKIP_RE.match(region, first.end() + 1 if first.end() < len(region) else first.end())
+                    after = _PRED_START_SKIP_RE.match(
+                        region, first.end() + 1 if first.end() < len(region) else first.end()
+                    )
                     pos2 = after.end() if after else first.end()
                     pos2 = _QUALIFIER_RE.match(region, pos2).end()  # type: ignore[union-attr]
                     nxt = _TOKEN_RE.match(region, pos2)
@@ -522,7 +548,9 @@ def _interpret(
                 phrase_dir = d
                 phrase_has_verb = True
                 phrase_sized = False
-                pending_word = Statement(d, None, False, "word", text, False, f"mild word {text!r} without a size")
+                pending_word = Statement(
+                    d, None, False, "word", text, False, f"mild word {text!r} without a size"
+                )
             i += 1
             continue
         if kind == "pct":
@@ -531,9 +559,7 @@ def _interpret(
             if re.search(r"(?<!up )\bto\s+(?:below|above|about|around|just|nearly|over|under)?\s*$", before):
                 i += 1  # "to 40%": a level, not a change
                 continue
-            if _SIZE_OF_OTHER_RE.match(after) or re.match(
-                r"\s*(?:percentage|basis)?\s*points?\b", after
-            ):
+            if _SIZE_OF_OTHER_RE.match(after) or re.match(r"\s*(?:percentage|basis)?\s*points?\b", after):
                 i += 1  # a number about something else ("25% auto tariffs", "at a 6.6% discount")
                 continue
             sign = t.group("sign")
@@ -547,7 +573,9 @@ def _interpret(
                 d2, why = inherited, "dir-from-verb"
             else:
                 d2, why = None, ""
-            evidence = orig[phrase_start : t.end()].strip() if phrase_has_verb else orig[t.start() : t.end()].strip()
+            evidence = (
+                orig[phrase_start : t.end()].strip() if phrase_has_verb else orig[t.start() : t.end()].strip()
+            )
             st = Statement(d2, value, phrase_strong, "size", evidence[-60:], reason=why)
             # Sizes joined by ",", "and" form a list ("fall 5%, 7% and 4%").
             if sized and re.fullmatch(r"\s*(?:,|and|&|, and)\s*", region[sized[-1][2] : t.start()]):
@@ -633,10 +661,19 @@ def _interpret(
         if kind == "amount":
             before = region[max(0, t.start() - 15) : t.start()]
             after = region[t.end() : t.end() + 40]
-            is_mv = mv or re.match(r"\s*(?:(?:in|of|off|from)\s+(?:its\s+|their\s+)?)?(?:" + _MV + r")\b", after)
-            if is_mv and phrase_dir is not None and not re.search(r"\b(?:to|above|past|over|beyond)\s*$", before):
+            is_mv = mv or re.match(
+                r"\s*(?:(?:in|of|off|from)\s+(?:its\s+|their\s+)?)?(?:" + _MV + r")\b", after
+            )
+            if (
+                is_mv
+                and phrase_dir is not None
+                and not re.search(r"\b(?:to|above|past|over|beyond)\s*$", before)
+            ):
                 statements.append(
-                    (t.start(), Statement(phrase_dir, None, True, "mcap", f"{phrase_word} {text} market value"))
+                    (
+                        t.start(),
+                        Statement(phrase_dir, None, True, "mcap", f"{phrase_word} {text} market value"),
+                    )
                 )
                 pending_word = None
                 phrase_sized = True

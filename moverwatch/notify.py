@@ -8,19 +8,21 @@ the console writer the caller passes in (the CLI passes stdout).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import apprise
 
 from moverwatch.config import ChannelConfig
 from moverwatch.errors import DeliveryError
 from moverwatch.models import Alert
-from moverwatch.render import render_console, render_email, render_push, render_slack_mrkdwn
+from moverwatch.render import render_console, render_email, render_push, render_slack
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class Channel:
     kind: ChannelKind
     tags: tuple[str, ...]
     apprise: apprise.Apprise | None
+    url: str = ""  # the secret URL itself: never shown
 
 
 def _kind_of(service: object) -> ChannelKind:
@@ -114,7 +117,9 @@ class Notifier:
             service = app[0]
             # A stable id that does not reveal the URL: the outbox stores it.
             cid = cfg.name or "ch-" + hashlib.sha256(cfg.url.encode()).hexdigest()[:10]
-            self.channels[cid] = Channel(cid, self.redact(service.url(privacy=True)), _kind_of(service), cfg.tags, app)
+            self.channels[cid] = Channel(
+                cid, self.redact(service.url(privacy=True)), _kind_of(service), cfg.tags, app, cfg.url
+            )
         if not self.channels:
             self.channels[CONSOLE] = Channel(CONSOLE, "console", "console", (), None)
 
@@ -134,8 +139,9 @@ class Notifier:
             self._write_console(render_console(alert))
             return
         if ch.kind == "slack":
-            title, body, fmt = "", render_slack_mrkdwn(alert, tz), apprise.NotifyFormat.MARKDOWN
-        elif ch.kind == "email":
+            self._send_slack(ch, render_slack(alert, tz))
+            return
+        if ch.kind == "email":
             mail = render_email(alert, tz)
             title, body, fmt = mail.subject, mail.html, apprise.NotifyFormat.HTML
         else:
@@ -163,11 +169,28 @@ class Notifier:
         else:
             log.info("alert: %s", line)
 
-    def _notify(self, ch: Channel, title: str, body: str, fmt: str) -> None:
-        assert ch.apprise is not None
+    def _send_slack(self, ch: Channel, payload: dict[str, object]) -> None:
+        """Send our Block Kit payload as is, through Apprise's Slack template mode.
+
+        Apprise's own Slack formatting escapes text again and (in legacy mode) turns `&lt;!channel&gt;`
+        back into a live `<!channel>`; a template with no tokens is sent verbatim, so the escaping done
+        by our renderer is the only one applied.
+        """
+        with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as f:
+            json.dump({"blocks": payload["blocks"]}, f, ensure_ascii=False)
+            f.flush()
+            app = apprise.Apprise()
+            sep = "&" if "?" in ch.url else "?"
+            if not app.add(f"{ch.url}{sep}template={quote(f.name)}"):
+                raise DeliveryError(ch.label, "could not build the Slack request")
+            self._notify(ch, "", str(payload.get("text", "")), apprise.NotifyFormat.TEXT, app)
+
+    def _notify(self, ch: Channel, title: str, body: str, fmt: str, app: apprise.Apprise | None = None) -> None:
+        app = app or ch.apprise
+        assert app is not None
         try:
             with apprise.LogCapture(level=logging.WARNING) as captured:
-                ok = ch.apprise.notify(body=body, title=title, body_format=fmt)
+                ok = app.notify(body=body, title=title, body_format=fmt)
                 reason = captured.getvalue()  # type: ignore[attr-defined]
         except Exception as exc:  # a plugin bug must not lose the alert: it is retried
             raise DeliveryError(ch.label, self.redact(f"{exc.__class__.__name__}: {exc}")) from None

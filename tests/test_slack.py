@@ -1,0 +1,75 @@
+"""Slack through Apprise: the exact request sent to Slack's webhook (captured; Slack's host is unreachable here)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import feedparser
+import responses
+
+from moverwatch.config import ChannelConfig
+from moverwatch.models import Alert
+from moverwatch.notify import Notifier
+
+from .conftest import FEEDS
+
+HOOK = "https://hooks.slack.com/services/T1234ABCD/B5678EFGH/abcdefghijklmnopqrstuvwx"
+NOW = datetime(2025, 2, 21, 9, 45, 12, tzinfo=UTC)
+
+
+def _send(alert: Alert) -> dict[str, object]:
+    notifier = Notifier([ChannelConfig(url=HOOK, name="slack")], timezones={"BABA": "Asia/Hong_Kong"})
+    with responses.RequestsMock() as rs:
+        rs.add(responses.POST, HOOK, body="ok")
+        notifier.send("slack", alert)
+        [call] = rs.calls
+        assert call.request.url == HOOK
+        body = call.request.body
+        assert body is not None
+        return json.loads(body)  # type: ignore[no-any-return]
+
+
+def _texts(payload: dict[str, object]) -> list[str]:
+    out: list[str] = []
+
+    def walk(x: object) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k == "text" and isinstance(v, str):
+                    out.append(v)
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(payload)
+    return out
+
+
+def test_slack_request_carries_block_kit_alert() -> None:
+    """The webhook gets Block Kit blocks with the headline as a link, symbol, arrow, pct, source and times."""
+    alert = Alert(
+        "BABA|up", "BABA", "up", 14.0, "Alibaba Shares Jump 14% as China Tech Stocks Hit a Hot Streak",
+        "https://www.asiafinancial.com/alibaba-shares-jump-14-as-china-tech-stocks-hit-a-hot-streak",
+        "asiafinancial", NOW, ("asiamarketsdigest",),
+    )
+    payload = _send(alert)
+    [attachment] = payload["attachments"]  # type: ignore[index]
+    blocks = attachment["blocks"]
+    assert blocks[0]["type"] == "section"
+    text = "\n".join(_texts(payload))
+    assert "<https://www.asiafinancial.com/alibaba-shares-jump-14-as-china-tech-stocks-hit-a-hot-streak|Alibaba Shares Jump 14%" in text
+    assert "BABA" in text and "▲" in text and "14%" in text
+    assert "asiafinancial" in text and "asiamarketsdigest" in text
+    assert "09:45 UTC" in text and "17:45 HKT" in text
+
+
+def test_slack_request_defuses_hostile_feed_titles() -> None:
+    """Titles from the injection fixture reach Slack with no live mention, link or broadcast."""
+    feed = feedparser.parse((FEEDS / "broken" / "injection_titles.xml").read_bytes())
+    for entry in feed.entries:
+        alert = Alert("BABA|up", "BABA", "up", 14.0, entry.title, entry.get("link", ""), "asiafinancial", NOW)
+        text = "\n".join(_texts(_send(alert)))
+        for bad in ("<!channel>", "<!here>", "<!everyone>", "@here", "@channel", "@everyone", "<http://evil.example|", "<javascript:"):
+            assert bad not in text, (bad, entry.title)
