@@ -17,7 +17,7 @@ from prefect.cache_policies import NONE
 
 from moverwatch import cycle
 from moverwatch.config import Settings, load_settings
-from moverwatch.deliver import DeliveryReport
+from moverwatch.deliver import DeliveryReport, deliver
 from moverwatch.detect import Detector
 from moverwatch.models import Move, NewsItem
 from moverwatch.notify import Notifier
@@ -73,7 +73,7 @@ def record_health(
 
 @stage
 def deliver_alerts(store: StateStore, notifier: Notifier, settings: Settings) -> DeliveryReport:
-    return cycle.deliver(store, notifier, settings, cycle.utcnow(), cycle.worker_id())
+    return deliver(store, notifier, settings, cycle.utcnow(), cycle.worker_id())
 
 
 @flow(name="poll-feeds", description="Poll the configured feeds and alert on big moves of watched tickers.")

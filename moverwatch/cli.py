@@ -28,7 +28,9 @@ app = typer.Typer(
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="YAML config file (default: the bundled offline demo).", dir_okay=False),
+    typer.Option(
+        "--config", "-c", help="YAML config file (default: the bundled offline demo).", dir_okay=False
+    ),
 ]
 
 
@@ -130,7 +132,9 @@ def serve(config: ConfigOpt = None) -> None:
 
 @app.command()
 def detect(
-    watchlist: Annotated[Path, typer.Option("--watchlist", "-w", help="Watchlist YAML file.", dir_okay=False)],
+    watchlist: Annotated[
+        Path, typer.Option("--watchlist", "-w", help="Watchlist YAML file.", dir_okay=False)
+    ],
 ) -> None:
     """Read JSON lines {"id","title","summary"} on stdin; write {"id","moves":[...]} per line, flushed."""
     from moverwatch.detect import Detector, stream_jsonl
@@ -148,7 +152,8 @@ def explain(
     text: Annotated[str, typer.Argument(help="A headline (title) to analyse.")],
     summary: Annotated[str, typer.Option("--summary", "-s", help="The item's summary text.")] = "",
     watchlist: Annotated[
-        Path | None, typer.Option("--watchlist", "-w", help="Watchlist YAML (default: the config's).", dir_okay=False)
+        Path | None,
+        typer.Option("--watchlist", "-w", help="Watchlist YAML (default: the config's).", dir_okay=False),
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -216,8 +221,10 @@ def dead(config: ConfigOpt = None) -> None:
         return
     for d in letters:
         a = d["alert"]
-        typer.echo(f"{d['dead_at']}  {d['channel']}  {a['symbol']} {a['direction']} {a.get('pct')}  "
-                   f"attempts={d['attempts']}  {a['headline']}  error: {d['error']}")
+        typer.echo(
+            f"{d['dead_at']}  {d['channel']}  {a['symbol']} {a['direction']} {a.get('pct')}  "
+            f"attempts={d['attempts']}  {a['headline']}  error: {d['error']}"
+        )
 
 
 @app.command()

@@ -21,8 +21,8 @@ from moverwatch.config import FeedConfig, Settings
 from moverwatch.dedup import decide, event_key, item_keys
 from moverwatch.deliver import DeliveryReport, deliver
 from moverwatch.detect import Detector
-from moverwatch.errors import FeedError
-from moverwatch.health import FeedHealth, new_health, next_health
+from moverwatch.errors import BlockedFeedError, FeedError, TransientFeedError
+from moverwatch.health import ErrorKind, FeedHealth, PollStatus, new_health, next_health
 from moverwatch.models import Alert, Move, NewsItem
 from moverwatch.notify import Notifier
 from moverwatch.state import StateStore
@@ -259,15 +259,12 @@ def record_health(
     outcomes = []
     for r, p in zip(results, parsed, strict=True):
         err = r.error or (p.error if p else None)
-        if err is not None:
-            kind = (
-                "blocked"
-                if type(err).__name__ == "BlockedFeedError"
-                else ("transient" if type(err).__name__ == "TransientFeedError" else "permanent")
-            )
-            status = "blocked" if kind == "blocked" else "error"
-        else:
-            kind, status = None, "not_modified" if r.not_modified else "ok"
+        kind: ErrorKind | None = None
+        status: PollStatus = "not_modified" if r.not_modified else "ok"
+        if isinstance(err, BlockedFeedError):
+            kind, status = "blocked", "blocked"
+        elif err is not None:
+            kind, status = ("transient" if isinstance(err, TransientFeedError) else "permanent"), "error"
         interval = by_name[r.name].interval or settings.schedule
         h = next_health(
             health[r.name],
@@ -299,7 +296,7 @@ def record_health(
                 tuple(p.warnings) if p else (),
             )
         )
-    store.save_feeds(updated)
+    store.save_feeds({n: h.to_dict() for n, h in updated.items()})
     return outcomes
 
 

@@ -107,11 +107,9 @@ def decide(
     url = item.canonical_url or item.url
     sources = existing.sources if item.source in existing.sources else (*existing.sources, item.source)
     urls = existing.urls if url in existing.urls else (*existing.urls, url)
-    if (
-        move.pct is not None
-        and existing.sent_pct is not None
-        and move.pct >= existing.sent_pct + escalate_points
-    ):
+    # A first alert without a number ("hits record high") counts as 0: a later sized report of the same
+    # move then escalates once, because the number is what the desk needs.
+    if move.pct is not None and move.pct >= (existing.sent_pct or 0.0) + escalate_points:
         record = replace(existing, sent_pct=move.pct, sources=sources, urls=urls)
         return "escalation", record, replace(alert, kind="escalation", also_reported_by=existing.sources)
     return "duplicate", replace(existing, sources=sources, urls=urls), None

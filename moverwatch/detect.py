@@ -24,7 +24,7 @@ from typing import TextIO
 
 from moverwatch.aliases import AliasMatcher, Mention, _lower_same_length, normalize_text
 from moverwatch.models import Direction, Move, Where
-from moverwatch.move_grammar import _AMOUNT, _MV, LEXICON, Statement, read_predicate
+from moverwatch.move_grammar import _AMOUNT, _MV, LEXICON, Statement, read_predicate, window_reason
 from moverwatch.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
@@ -56,17 +56,26 @@ _ANAPHOR_RES = (
     # bare clause-initial "Shares ...", "The stock ..."
     (
         re.compile(
-            r"(?:^|(?<=[.!?;:] )|(?<=[;:])|(?<= - )|\b(?:and|but|while|when|with)\s+)((?:the\s+)?(?:shares|stock|"
+            r"(?:^|(?<=[.!?;:,] )|(?<=[;:])|(?<= - )|\b(?:and|but|while|when|with|as|after|before|because|though|"
+            r"although|then|yet|so|sending|sent|sends|pushing|pushed|lifting|lifted|driving|drove|dragging|dragged|"
+            r"knocking|knocked|taking|took)\s+)((?:the\s+)?(?:shares|stock|"
             r"adrs|adss))\b(?!\s+(?:of|in)\b)",
             re.I,
         ),
         "stock",
     ),  # fmt: skip
     (
+        # Descriptor words must be lower case: "the Hang Seng China Enterprises Index" is a name, not an anaphor.
         re.compile(
-            r"\bthe\s+(?:broader\s+|benchmark\s+|main\s+|key\s+|blue-chip\s+)?(?:index|benchmark(?:\s+index)?|"
-            r"gauge|average)\b",
-            re.I,
+            r"\b[Tt]he\s+(?:[a-z][\w-]*\s+){0,2}?(?:[Ii]ndex|[Bb]enchmark(?:\s+index)?|[Gg]auge|[Aa]verage)\b"
+        ),
+        "index",
+    ),
+    # "Japan's benchmark index", "South Korea's main gauge"
+    (
+        re.compile(
+            r"\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)?'s\s+(?:[a-z][\w-]*\s+){0,2}?(?:index|benchmark(?:\s+index)?|gauge|"
+            r"average)\b"
         ),
         "index",
     ),  # fmt: skip
@@ -78,16 +87,24 @@ _GROUP_NAMES_RE = re.compile(
     r"(?:\s*(?:,|and|&|/)\s*(?:and\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2})+\s*(?:,\s*(?:and\s+)?|and\s+|&\s*|/\s*)"
 )
 _GROUP_PAREN_RE = re.compile(
-    r"\s*,?\s*(?:Inc\.?|Corp\.?|Co\.?|Ltd\.?|plc|Group|Limited)?\s*\(\s*(?:[A-Za-z]+\s*:\s*)?"
+    r"\s*[,.]?\s*(?:(?:Inc|Corp|Corporation|Co|Ltd|Limited|plc|Plc|PLC|Group|Holdings|Company|SA|NV|AG)\.?\s*)?"
+    r"\(\s*(?:[A-Za-z]+\s*:\s*)?"
 )
 _OBJECT_WORDS = {
     "on", "in", "of", "for", "from", "to", "by", "at", "into", "over", "against", "about", "than", "behind", "vs",
     "versus", "vs.", "toward", "towards", "via", "per", "under", "above", "below", "lead", "leads", "led", "join",
     "joins", "joined", "joining", "beat", "beats", "top", "tops", "overtake", "overtakes", "overtook", "trail",
     "trails", "outperform", "outperforms", "underperform", "underperforms", "buy", "buys", "sell", "sells",
-    "acquire", "acquires", "back", "backs", "invest", "invests", "said", "says", "say", "told",
+    "acquire", "acquires", "back", "backs", "invest", "invests", "said", "says", "say", "told", "tracking",
+    "track", "tracks", "tracked", "unlike",
 }  # fmt: skip
-_SECURITY_OF_RE = re.compile(r"\b(?:shares|stock|adrs|adss|stake)\s+(?:of|in)\s*$", re.I)
+_SECURITY_OF_RE = re.compile(r"\b(?:shares|stock|adrs|adss)\s+(?:of|in)\s*$", re.I)
+# A subject introduced by a forecaster's verb is an opinion about a move, not a move ("Citi sees X rising").
+_OPINION_BEFORE = {
+    "sees", "see", "saw", "expects", "expect", "expected", "forecasts", "forecast", "predicts", "predict", "tips",
+    "tipped", "bets", "wagers", "reckons", "thinks", "believes", "projects", "warns", "could", "would", "may",
+    "might", "will", "can", "should", "must",
+}  # fmt: skip
 _CAUSE_UP_RE = re.compile(r"\b(?:lift|lifts|lifted|lifting|boost|boosts|boosted|boosting|propel\w*|push(?:es|ed|ing)?|"
                           r"send(?:s|ing)?|sent|drive[sn]?|driving|drove|help(?:s|ed|ing)?)\s*$", re.I)  # fmt: skip
 _CAUSE_DOWN_RE = re.compile(r"\b(?:drag\w*|pull\w*|knock\w*|weigh\w*|dent\w*|hit|hits|hitting|sink\w*|sank)\s*$",
@@ -102,6 +119,7 @@ _MCAP_PREFIX_RE = re.compile(
 )
 _MV_TAIL_RE = re.compile(r"\s*(?:'s?\s+)?(?:combined\s+)?(?:" + _MV + r")\b", re.I)
 _CONDITIONAL_PREFIX_RE = re.compile(r"\b(?:if|unless|whether)\b[^;:]*$", re.I)
+_OPENER_RE = re.compile(r"(?:^|[;:]\s*)([^;:,]{3,60}),\s*(?:the\s+)?$")
 _QUESTION_HYPO = {
     "is",
     "are",
@@ -299,6 +317,8 @@ class Detector:
         trace: list[str] | None,
     ) -> None:
         sentence = text[s_start:s_end]
+        if trace is not None and (s_start > 0 or s_end < len(text)):
+            trace.append(f"  sentence [{s_start}-{s_end}]: {sentence}")
         sentence_low = low[s_start:s_end]
         first_word = re.match(r"\W*(\w+)", sentence_low)
         question_hypo = sentence.rstrip().endswith("?") and bool(
@@ -370,7 +390,17 @@ class Detector:
                 if trace is not None:
                     trace.append(f"  {names}: {pred.rejected}")
                 continue
-            conditional = _CONDITIONAL_PREFIX_RE.search(prefix)
+            hypothetical = ""
+            cond = _CONDITIONAL_PREFIX_RE.search(prefix)
+            if cond:
+                hypothetical = f"hypothetical: {cond.group(0)[:30]!r}"
+            elif prev_word and prev_word.group(1) in _OPINION_BEFORE:
+                hypothetical = f"hypothetical: opinion/forecast {prev_word.group(1)!r}"
+            # A sentence-initial time adverbial ("So far this year, X has gained 70%") scopes the clause.
+            window = ""
+            opener = _OPENER_RE.search(prefix)
+            if opener and "%" not in opener.group(1):
+                window = window_reason(opener.group(1), sentence_low)
             k = len(members)
             for j, m in enumerate(members):
                 if m.ticker < 0:
@@ -382,8 +412,10 @@ class Detector:
                                    st0.reason, st0.list_index, st0.list_len)  # fmt: skip
                     if question_hypo and st.eligible:
                         st.eligible, st.reason = False, "hypothetical: a question about a possible move"
-                    elif conditional and st.eligible:
-                        st.eligible, st.reason = False, f"hypothetical: {conditional.group(0)[:30]!r}"
+                    elif hypothetical and st.eligible:
+                        st.eligible, st.reason = False, hypothetical
+                    elif window and st.eligible:
+                        st.eligible, st.reason = False, window
                     self._add(found, m.ticker, st, part_no, first.start, idx, where, sentence, m.text)
                     if trace is not None:
                         self._trace_statement(trace, m, st)

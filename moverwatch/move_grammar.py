@@ -60,7 +60,7 @@ _STRONG_DOWN = (
 )  # fmt: skip
 _MILD_UP = ("rise", "gain", "climb", "advance", "add", "rally", "rebound", "recover", "firm", "pop")
 _MILD_DOWN = ("fall", "drop", "decline", "slip", "slide", "dip", "ease", "retreat", "weaken", "lose", "shed",
-              "skid", "sag")  # fmt: skip
+              "skid", "sag", "wipe", "erase")  # fmt: skip
 # Words that say "moved" but need a particle (up/down/higher/lower) for a direction.
 _NEEDS_PARTICLE = ("edge", "tick", "inch", "creep", "give", "move", "swing", "shoot")
 
@@ -88,7 +88,7 @@ for _f in _inflect("shoot"):
 _LIGHT_VERBS: set[str] = set()
 for _w in ("post", "suffer", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
            "end", "finish", "settle", "open", "trade", "chalk", "deliver", "mark", "hit", "touch", "reach",
-           "set", "scale", "cap", "enjoy", "head", "move"):  # fmt: skip
+           "set", "scale", "cap", "enjoy", "move", "lock", "remain", "stay", "sit", "hover"):  # fmt: skip
     _LIGHT_VERBS.update(_inflect(_w))
 
 _ARRIVAL = r"(?:hit|hits|hitting|touch(?:es|ed|ing)?|reach(?:es|ed|ing)?|sets?|setting|notch(?:es|ed|ing)?|scal(?:e|es|ed|ing)|marks?|marked|marking)"  # noqa: E501
@@ -181,13 +181,13 @@ _BOUNDARY_RE = re.compile(
     r";|:|\s-\s|\.\s|"
     r"(?<!much )(?<!many )(?<!well )(?<!high )(?<!little )(?<!low )(?<!such )"
     r"\b(?:as|after|while|when|whereas|but|amid|because|though|although|despite|following|ahead of|"
-    r"even as|until|unless|if|yet|whilst|once)\b(?!\s+(?:much|little|high|low|well|many|hours|"
+    r"even as|until|unless|if|yet|whilst|once)\b(?!-)(?!\s+(?:much|little|high|low|well|many|hours|"
     r"the (?:bell|close|open)|[a-z]+ing\b))"
 )
 # ", BP 4%" / "and Honda 3%": an ellipsis with an unwatched subject ends the current subject's predicate.
 _ELLIPSIS_OTHER_RE = re.compile(r"(?:,\s*|\s+and\s+|\s+&\s+)(?:[A-Z][\w.&'-]*\s+){1,3}\(?[+-]?\d")
 _COMPOUND_NOUN_RE = re.compile(
-    r"^\s+(?:fears?|worries|worry|concerns?|risks?|talk|warnings?|probe|investigation|lawsuit|victims?|"
+    r"\s+(?:fears?|worries|worry|concerns?|risks?|talk|warnings?|probe|investigation|lawsuit|victims?|"
     r"survivors?|site|report|data|plans?|hopes?|bets?|trade|stocks?)\b"
 )
 _HYPOTHETICAL_RE = re.compile(
@@ -209,8 +209,8 @@ _MODIFIER_RE = re.compile(
 # auxiliaries, harmless adverbs and time phrases.
 _FILLER_RE = re.compile(
     r"\s+|,|\(|\)|\"|'s\b|'(?=\s)|"
-    r"(?:shares?|stocks?|adrs?|adss?|gdrs?|[abh]-shares?|class [abc]|ordinary|common|equity|equities|"
-    r"share price|stock price|"
+    r"(?:share price|stock price|shares?|stocks?|adrs?|adss?|gdrs?|[abh]-shares?|class [abc]|ordinary|common|"
+    r"equity|equities|"
     r"index|composite|average|benchmark|gauge|"
     r"[\w.&]+(?:-[\w.&]+)*-listed|listed|hong kong|new york|us|u\.s\.|american|shenzhen|shanghai|tokyo|"
     r"london|seoul|taiwan|taipei|mumbai|frankfurt|paris|amsterdam|zurich|hk|onshore|offshore|mainland|"
@@ -220,7 +220,15 @@ _FILLER_RE = re.compile(
     r"meanwhile|reportedly|which|that|who|itself|both|each|too|all|"
     r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|today|yesterday|overnight|"
     r"in (?:early|late|morning|afternoon|midday|evening|early morning|late morning) (?:trade|trading|deals)|"
-    r"premarket|pre-market|intraday)(?![\w-])"
+    r"premarket|pre-market|intraday|"
+    r"(?:in|on the|on) (?:hong kong|new york|tokyo|shanghai|shenzhen|london|seoul|taipei|taiwan|mumbai|"
+    r"india|the us|the u\.s\.|us|u\.s\.|wall street|frankfurt|paris|europe|asia|nyse|nasdaq)|"
+    # "was among the top gainers, up 9%": a role, not a move; the size follows.
+    r"(?:among\s+)?(?:the|a|an|one of the)\s+(?:(?:top|biggest|best|worst|leading|heaviest|main|notable|"
+    r"standout|big|major|session's|day's)\s+){0,2}(?:gainers?|losers?|performers?|decliners?|advancers?|"
+    r"drags?|movers?|laggards?|standouts?)|among\s+(?:(?:top|biggest|the)\s+)*(?:gainers|losers|decliners|"
+    r"advancers|movers)|"
+    r"\([^()%]{0,40}\)|\.[a-z]{1,3}(?=\W|$)|:(?=\s*(?:\(?[+-]?\d|up\b|down\b|higher\b|lower\b)))(?![\w-])"
 )
 _COORD_RE = re.compile(
     r"(?:\s*,\s*|\s*and\s+|\s*&\s*|\s*/\s*|\s+or\s+)(?:and\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3}"
@@ -228,7 +236,7 @@ _COORD_RE = re.compile(
 _MV_FILLER_RE = re.compile(r"\s*(?:'s\s+)?(?:" + _MV + r")(?![\w-])")
 _PRED_START_SKIP_RE = re.compile(
     r"(?:(?:a|an|the|its|their|another|fresh|new|further|sharp|steep|massive|huge|big|strong|solid|"
-    r"modest|slight|small|rare|at|with|in)\s+){0,3}"
+    r"modest|slight|small|rare|at|with|in|day|week|morning|trading|trade|session)\s+){0,4}"
 )
 
 _W2_RES = (
@@ -248,12 +256,16 @@ _W2_RES = (
     (re.compile(r"\b(?:last|past|previous) (?:year|month|quarter|decade)\b"), "cumulative: a past period"),
     (
         re.compile(
-            r"\b(?:from|off|below|above) (?:its|their|the|a|an)\s+(?:[\w-]+\s+){0,3}?(?:peak|record|high|highs|"
+            r"\b(?:from|off|below|above) (?:(?:its|their|the|a|an)\s+)?(?:[\w'-]+\s+){0,3}?(?:peak|record|high|highs|"
             r"top|ipo|listing|debut|low|lows|bottom|offer price|ipo price|issue price|trough)\b"
         ),
         "cumulative: measured from a past level",
     ),
     (re.compile(r"\bbear market\b|\bcorrection\b"), "cumulative: bear market/correction (from a peak)"),
+    (
+        re.compile(r"\b(?:monthly|quarterly|annual|yearly|year-long|month-long|multi-week|multi-month)\b"),
+        "cumulative: a monthly/annual span",
+    ),
     (
         re.compile(r"\bin the (?:first|second|third|fourth|last) (?:half|quarter)\b"),
         "cumulative: a past period",
@@ -275,13 +287,34 @@ _DURATION_RE = re.compile(
     r"(?![- ](?:high|low|peak|record|bond|yield|note|deal|contract|plan|old))"
 )
 _PERIOD_BACKREF_RE = re.compile(
-    r"\bover the (?:period|stretch|span)|during the (?:streak|run|stretch)\b|\bover that\b"
+    r"\b(?:over|during|in|across) (?:the|that|this) (?:period|stretch|span|streak|run|time)\b"
+)
+_ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+             "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12}  # fmt: skip
+_STREAK_RE = re.compile(
+    r"\b(?P<n>" + "|".join(_ORDINALS) + r"|\d+(?:st|nd|rd|th))\s+(?:(?:straight|consecutive|successive)\s+)?"
+    r"(?P<u>session|day|trading day|week|month)s?\b"
 )
 # "25% auto tariffs", "5% of workforce", "6.6% discount": the number measures that noun, not the price.
 _SIZE_OF_OTHER_RE = re.compile(
     r"\s*\)?\s*(?:of\s+(?:its\s+|the\s+)?)?(?:(?!(?:on|after|as|in|amid|with|for|from|to|at|by|and|but|while)\b)"
     r"[\w-]+\s+){0,2}?(?:" + _NONPRICE + r")\b"
 )
+_LEAD_RE = re.compile(
+    r"(?:lead|leads|led|leading)\s+(?!with\b)(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:gains|losses|gainers|losers|"
+    r"decliners|advancers|rally|decline|declines|drop|selloff|sell-off|rout|charge|way|advance|slide|retreat|"
+    r"rebound|higher|lower|fall|rise|surge|slump)\b\s*,?\s*(?:(?:with|after|before|as|by)\s+)?"
+)
+_LEAD_WORDS = ("lead", "leads", "leading", "led")
+_PARTICLE_AFTER_RE = re.compile(r"\s+(up|down|higher|lower)\b(?!\s+to\b)")
+_TO_LEVEL_RE = re.compile(r"(?<!up )\bto\s*(?:(?:below|above|about|around|just|nearly|over|under)\s*)?$")
+_POINTS_AFTER_RE = re.compile(r"\s*(?:percentage|basis)?\s*points?\b")
+_LIST_SEP_RE = re.compile(r"\s*(?:,|and|&|, and)\s*")
+_ARRIVAL_END_RE = re.compile(r"\b(?:" + _ARRIVAL + r"|" + _CLOSING_AT + r")\s*$")
+_TO_END_RE = re.compile(r"\bto\s*$")
+_LOW_RE = re.compile(r"\blow|\blowest|\bbottom")
+_MV_AFTER_RE = re.compile(r"\s*(?:(?:in|of|off|from|to)\s+(?:its\s+|their\s+)?)?(?:" + _MV + r")\b")
+_AMOUNT_LEVEL_RE = re.compile(r"\b(?:to|above|past|over|beyond|at|near|below|under|beneath|through)\s*$")
 _FUTURE_RE = re.compile(r"\bnext (?:year|month|week|quarter)\b|\bby (?:year-end|the end of)\b")
 
 
@@ -322,6 +355,10 @@ def _duration_sessions(n: str | None, unit: str) -> int:
 
 def _longest_duration(text: str) -> int:
     best = 0
+    for m in _STREAK_RE.finditer(text):
+        raw = m.group("n")
+        n = _ORDINALS.get(raw) or int(re.sub(r"\D", "", raw) or 1)
+        best = max(best, n * _UNIT_SESSIONS.get(m.group("u"), 1))
     for m in _DURATION_RE.finditer(text):
         if _W3_BEFORE_RE.search(text, 0, m.start()):
             continue
@@ -427,6 +464,13 @@ def read_predicate(tail: str, low_tail: str, inherited_dir: str | None, sentence
 
     # The predicate must begin with a move token (after a light verb such as "posts" / "closes" / "hits").
     head = _QUALIFIER_RE.match(region).end()  # type: ignore[union-attr]
+    lead = _LEAD_RE.match(region, head)
+    if lead:
+        # "led gains, rising 6%": leading gives no move of its own (§3.2), but a sized move may follow.
+        if lead.end() >= len(region.rstrip()):
+            pred.rejected = f"leading gives no move of its own: {region[head:].strip()!r}"
+            return pred
+        head = _QUALIFIER_RE.match(region, lead.end()).end()  # type: ignore[union-attr]
     first = _TOKEN_RE.match(region, head)
     ok = False
     if first is not None:
@@ -435,7 +479,7 @@ def read_predicate(tail: str, low_tail: str, inherited_dir: str | None, sentence
             w = first.group("word")
             if w in LEXICON:
                 ok = not _COMPOUND_NOUN_RE.match(region, first.end())
-            elif w in _LIGHT_VERBS or w in ("lead", "leads", "leading", "led"):
+            elif w in _LIGHT_VERBS or w in _LEAD_WORDS:
                 if w.startswith("le") and not region.startswith(" with", first.end()):
                     ok = False  # "lead losses": leading gives no move of one's own (§3.2)
                 else:
@@ -451,7 +495,7 @@ def read_predicate(tail: str, low_tail: str, inherited_dir: str | None, sentence
                         ok = True
                     elif nxt is not None and nxt.lastgroup == "word" and nxt.group("word") in LEXICON:
                         ok = True
-        elif kind in ("pct", "mult", "particle", "limit", "amount"):
+        elif kind in ("pct", "mult", "particle", "limit", "amount", "super", "ddigit"):
             ok = True
     if not ok:
         pred.rejected = _reject_reason(region[head:] if region.strip() else low_tail[start:])
@@ -476,7 +520,6 @@ def _interpret(
     pending_word: Statement | None = None
     sized: list[tuple[Statement, int, int]] = []  # statement, start, end in region
     statements: list[tuple[int, Statement]] = []  # (region offset, statement)
-    points_seen = False
     saw_move_verb = False
 
     def flush_word() -> None:
@@ -507,9 +550,8 @@ def _interpret(
                 phrase_start = t.start()
                 phrase_has_verb = True
                 phrase_sized = False
-                points_seen = False
                 saw_move_verb = True
-                m_part = re.match(r"\s+(up|down|higher|lower)\b(?!\s+to\b)", region[t.end() :])
+                m_part = _PARTICLE_AFTER_RE.match(region, t.end())
                 if m_part:
                     d = "up" if m_part.group(1) in ("up", "higher") else "down"
                     if w in ("give", "gives", "gave", "given", "giving") and m_part.group(1) == "up":
@@ -523,15 +565,14 @@ def _interpret(
                     if not strong:
                         pending_word.eligible = False
                         pending_word.reason = f"mild word {w!r} without a size"
-            elif w in ("lead", "leads", "leading", "led") or w in _LIGHT_VERBS:
+            elif w in _LEAD_WORDS or w in _LIGHT_VERBS:
+                # A light verb ("posts", "closes") opens a phrase whose direction comes from what follows.
                 flush_word()
                 sized = []
                 phrase_start = t.start()
                 phrase_dir = None
                 phrase_has_verb = False
                 phrase_sized = False
-                if w not in _LIGHT_VERBS or w.startswith(("post", "suffer", "record", "log", "book")):
-                    pass
             i += 1
             continue
         if kind == "particle":
@@ -556,10 +597,10 @@ def _interpret(
         if kind == "pct":
             before = region[max(0, t.start() - 25) : t.start()]
             after = region[t.end() : t.end() + 40]
-            if re.search(r"(?<!up )\bto\s+(?:below|above|about|around|just|nearly|over|under)?\s*$", before):
+            if _TO_LEVEL_RE.search(before):
                 i += 1  # "to 40%": a level, not a change
                 continue
-            if _SIZE_OF_OTHER_RE.match(after) or re.match(r"\s*(?:percentage|basis)?\s*points?\b", after):
+            if _SIZE_OF_OTHER_RE.match(after) or _POINTS_AFTER_RE.match(after):
                 i += 1  # a number about something else ("25% auto tariffs", "at a 6.6% discount")
                 continue
             sign = t.group("sign")
@@ -578,7 +619,7 @@ def _interpret(
             )
             st = Statement(d2, value, phrase_strong, "size", evidence[-60:], reason=why)
             # Sizes joined by ",", "and" form a list ("fall 5%, 7% and 4%").
-            if sized and re.fullmatch(r"\s*(?:,|and|&|, and)\s*", region[sized[-1][2] : t.start()]):
+            if sized and _LIST_SEP_RE.fullmatch(region, sized[-1][2], t.start()):
                 sized.append((st, t.start(), t.end()))
             else:
                 sized = [(st, t.start(), t.end())]
@@ -589,12 +630,10 @@ def _interpret(
             continue
         if kind == "mult":
             m = t.group("mult")
-            qual_before = region[max(0, t.start() - 12) : t.start()]
             value = 100.0 if m.startswith("doubl") else 200.0 if m.startswith("tripl") else 300.0
             d3 = "up"
             if m.startswith("halv"):
                 value, d3 = 50.0, "down"
-            del qual_before
             st = Statement(d3, value, True, "multiple", text)
             statements.append((t.start(), st))
             sized = [(st, t.start(), t.end())]
@@ -603,7 +642,6 @@ def _interpret(
             i += 1
             continue
         if kind == "points":
-            points_seen = True
             if pending_word is not None:
                 pending_word.evidence += f" {text} (points are no size)"
             i += 1
@@ -640,10 +678,10 @@ def _interpret(
             continue
         if kind == "milestone":
             before = region[: t.start()]
-            arrival = re.search(r"\b(?:" + _ARRIVAL + r"|" + _CLOSING_AT + r")\s*$", before)
-            if not arrival and re.search(r"\bto\s*$", before) and saw_move_verb:
-                arrival = re.search(r"\bto\s*$", before)
-            low_high = "down" if re.search(r"\blow|\blowest|\bbottom", text) else "up"
+            arrival = bool(_ARRIVAL_END_RE.search(before)) or (
+                saw_move_verb and bool(_TO_END_RE.search(before))
+            )
+            low_high = "down" if _LOW_RE.search(text) else "up"
             if arrival:
                 statements.append((t.start(), Statement(low_high, None, True, "milestone", text.strip())))
             else:
@@ -661,14 +699,13 @@ def _interpret(
         if kind == "amount":
             before = region[max(0, t.start() - 15) : t.start()]
             after = region[t.end() : t.end() + 40]
-            is_mv = mv or re.match(
-                r"\s*(?:(?:in|of|off|from)\s+(?:its\s+|their\s+)?)?(?:" + _MV + r")\b", after
-            )
-            if (
-                is_mv
-                and phrase_dir is not None
-                and not re.search(r"\b(?:to|above|past|over|beyond)\s*$", before)
-            ):
+            is_mv = mv or bool(_MV_AFTER_RE.match(after))
+            level = _AMOUNT_LEVEL_RE.search(before)
+            if is_mv and level and pending_word is not None:
+                # "market value jumps to $5 trillion": a level reached, not a change (§4, §6.5).
+                pending_word.eligible = False
+                pending_word.reason = "market-value level, not a change"
+            if is_mv and phrase_dir is not None and not level:
                 statements.append(
                     (
                         t.start(),
@@ -685,14 +722,18 @@ def _interpret(
         i += 1
     if pending_word is not None and not phrase_sized:
         statements.append((phrase_start, pending_word))
-    del points_seen
     statements.sort(key=lambda p: p[0])
     # Time window (§5) of each statement: from its own text up to the next statement.
+    # A milestone or superlative inside a scope describes the move ("falls 10% from its record high"), so it
+    # does not end the scope of the statement before it.
     offsets = [p[0] for p in statements]
+    kinds = [p[1].kind for p in statements]
     for k, (off, st) in enumerate(statements):
-        nxt = offsets[k + 1] if k + 1 < len(offsets) else len(region)
-        if nxt <= off:
-            nxt = len(region)
+        nxt = len(region)
+        for k2 in range(k + 1, len(offsets)):
+            if offsets[k2] > off and kinds[k2] not in ("milestone", "superlative"):
+                nxt = offsets[k2]
+                break
         scope = region[off:nxt]
         if st.kind == "size" and st.direction is None:
             st.eligible = False
@@ -704,11 +745,6 @@ def _interpret(
             st.eligible = False
             st.reason = why
         pred.statements.append(st)
-    # Mark the list positions for respectively-mapping.
-    run: list[Statement] = []
-    for st in pred.statements:
-        if st.kind == "size":
-            run.append(st)
     _mark_lists(region, statements)
 
 
@@ -717,7 +753,7 @@ def _mark_lists(region: str, statements: list[tuple[int, Statement]]) -> None:
     groups: list[list[Statement]] = []
     prev_end = -1
     for off, st in sizes:
-        if groups and prev_end >= 0 and re.fullmatch(r"\s*(?:,|and|&|, and)\s*", region[prev_end:off]):
+        if groups and prev_end >= 0 and _LIST_SEP_RE.fullmatch(region, prev_end, off):
             groups[-1].append(st)
         else:
             groups.append([st])

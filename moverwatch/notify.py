@@ -50,11 +50,16 @@ class Redactor:
                 if len(seg) >= 8 and not seg.replace(".", "").replace(":", "").isdigit():
                     secrets.add(seg)
             for key, value in parse_qsl(parts.query):
-                if key.lower() not in {"to", "from", "mode", "format", "blocks", "smtp", "port", "name"} and len(value) >= 6:
+                if (
+                    key.lower() not in {"to", "from", "mode", "format", "blocks", "smtp", "port", "name"}
+                    and len(value) >= 6
+                ):
                     secrets.add(value)
         # Longest first so a token is not half-replaced by one of its parts.
         self._pattern = (
-            re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True))) if secrets else None
+            re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
+            if secrets
+            else None
         )
 
     def __call__(self, text: str) -> str:
@@ -185,15 +190,19 @@ class Notifier:
                 raise DeliveryError(ch.label, "could not build the Slack request")
             self._notify(ch, "", str(payload.get("text", "")), apprise.NotifyFormat.TEXT, app)
 
-    def _notify(self, ch: Channel, title: str, body: str, fmt: str, app: apprise.Apprise | None = None) -> None:
+    def _notify(
+        self, ch: Channel, title: str, body: str, fmt: str, app: apprise.Apprise | None = None
+    ) -> None:
         app = app or ch.apprise
         assert app is not None
         try:
             with apprise.LogCapture(level=logging.WARNING) as captured:
                 ok = app.notify(body=body, title=title, body_format=fmt)
-                reason = captured.getvalue()  # type: ignore[attr-defined]
+                reason = captured.getvalue()
         except Exception as exc:  # a plugin bug must not lose the alert: it is retried
             raise DeliveryError(ch.label, self.redact(f"{exc.__class__.__name__}: {exc}")) from None
         if not ok:
             lines = [ln.split(" - ", 2)[-1] for ln in reason.strip().splitlines() if ln.strip()]
-            raise DeliveryError(ch.label, self.redact("; ".join(lines[-3:]) or "send failed (no reason given)"))
+            raise DeliveryError(
+                ch.label, self.redact("; ".join(lines[-3:]) or "send failed (no reason given)")
+            )

@@ -51,4 +51,5 @@ def alert_from_dict(d: dict[str, Any]) -> Alert:
 
 def retry_delay(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     """Exponential backoff after `attempts` failures: base, 2×base, 4×base, … capped."""
-    return min(cap, base * (2 ** max(0, attempts - 1)))
+    delay: timedelta = base * (2 ** max(0, attempts - 1))
+    return min(cap, delay)

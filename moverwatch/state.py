@@ -420,6 +420,7 @@ class RedisStore(StateStore):
             self._ensure_group()
             self._promote(keys=[self._retry, self._stream], args=[_ts(now), 1000])
             entries: list[tuple[str, dict[str, str]]] = []
+            claimed: Any
             # Entries a dead worker read but never acknowledged.
             claimed = self._r.xautoclaim(
                 self._stream,
@@ -429,9 +430,12 @@ class RedisStore(StateStore):
                 "0-0",
                 count=limit,
             )
-            entries.extend(e for e in claimed[1] if e and e[1])
+            # XAUTOCLAIM answers [next-id, [(id, fields)...], [deleted ids]]; deleted entries have no fields.
+            entries.extend((e[0], e[1]) for e in claimed[1] if e and e[1])
             if len(entries) < limit:
-                resp = self._r.xreadgroup(self.GROUP, worker, {self._stream: ">"}, count=limit - len(entries))
+                resp: Any = self._r.xreadgroup(
+                    self.GROUP, worker, {self._stream: ">"}, count=limit - len(entries)
+                )
                 for _stream, items in resp or []:
                     entries.extend(items)
         except redis.RedisError as exc:
@@ -457,7 +461,9 @@ class RedisStore(StateStore):
 
     def retry_later(self, delivery: Delivery, at: datetime, error: str) -> None:
         # The error text and a nonce keep members unique even if the same payload fails twice.
-        member = _delivery_payload(delivery.alert, delivery.channel, delivery.attempts + 1, [error, uuid.uuid4().hex])
+        member = _delivery_payload(
+            delivery.alert, delivery.channel, delivery.attempts + 1, [error, uuid.uuid4().hex]
+        )
         self._finish(delivery, lambda pipe: pipe.zadd(self._retry, {member: _ts(at)}))
 
     def bury(self, delivery: Delivery, error: str, now: datetime) -> None:

@@ -59,7 +59,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore
 
 def write_config(path: Path, **overrides: Any) -> Path:
     """Write a config file using the corpus watchlist, with the given top-level keys."""
-    data: dict[str, Any] = {"watchlist": str(CORPUS / "watchlist.yaml"), "state": f"sqlite:///{path.parent}/state.db"}
+    data: dict[str, Any] = {
+        "watchlist": str(CORPUS / "watchlist.yaml"),
+        "state": f"sqlite:///{path.parent}/state.db",
+    }
     data.update(overrides)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path

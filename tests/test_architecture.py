@@ -11,12 +11,28 @@ from typer.testing import CliRunner
 from moverwatch.cli import app
 
 ROOT = Path(__file__).parent.parent
-CORE = ["config", "watchlist", "models", "errors", "detect", "dedup", "state", "outbox", "notify", "render", "cycle", "health", "cli"]
+CORE = [
+    "config",
+    "watchlist",
+    "models",
+    "errors",
+    "detect",
+    "dedup",
+    "state",
+    "outbox",
+    "notify",
+    "render",
+    "cycle",
+    "health",
+    "cli",
+]
 
 
 def test_core_does_not_import_prefect() -> None:
     """Importing every core module in a fresh interpreter does not load Prefect (flows/ alone uses it)."""
-    code = "import sys\n" + "".join(f"import moverwatch.{m}\n" for m in CORE) + "print('prefect' in sys.modules)"
+    code = (
+        "import sys\n" + "".join(f"import moverwatch.{m}\n" for m in CORE) + "print('prefect' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
 

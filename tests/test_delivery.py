@@ -18,8 +18,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from moverwatch.config import Settings, parse_settings
-from moverwatch.deliver import deliver
 from moverwatch.dedup import EventRecord, decide
+from moverwatch.deliver import deliver
 from moverwatch.models import Alert, Move, NewsItem
 from moverwatch.notify import Notifier
 from moverwatch.state import StateStore
@@ -71,8 +71,14 @@ def _settings(channels: list[dict[str, Any]], **delivery: Any) -> Settings:
     return parse_settings(data, "(test)", Path("."))
 
 
-def _enqueue(store: StateStore, notifier: Notifier, symbol: str = "BABA", pct: float = 14.0,
-             headline: str = HEADLINE, source: str = "asiafinancial") -> None:
+def _enqueue(
+    store: StateStore,
+    notifier: Notifier,
+    symbol: str = "BABA",
+    pct: float = 14.0,
+    headline: str = HEADLINE,
+    source: str = "asiafinancial",
+) -> None:
     item = NewsItem(source, URL + symbol, URL, URL, headline, "", NOW, NOW)
     move = Move(symbol, "up", pct)
 
@@ -83,7 +89,9 @@ def _enqueue(store: StateStore, notifier: Notifier, symbol: str = "BABA", pct: f
     store.claim_event(f"{symbol}|up", update, NOW)
 
 
-def test_channel_down_for_three_runs_then_recovers_delivers_once(store: StateStore, hooks: list[FlakyHook]) -> None:
+def test_channel_down_for_three_runs_then_recovers_delivers_once(
+    store: StateStore, hooks: list[FlakyHook]
+) -> None:
     """A channel answering 500 three times gets the alert exactly once when it recovers."""
     hook = FlakyHook(failures=3)
     hooks.append(hook)
@@ -184,7 +192,12 @@ def test_secret_in_channel_url_never_logged(
     r1 = deliver(store, notifier, settings, NOW, "w")
     deliver(store, notifier, settings, NOW + timedelta(hours=1), "w")
     assert r1.failed
-    texts = [caplog.text, str(store.dead_letters()), *(f[2] for f in r1.failed), *(c.label for c in notifier.channels.values())]
+    texts = [
+        caplog.text,
+        str(store.dead_letters()),
+        *(f[2] for f in r1.failed),
+        *(c.label for c in notifier.channels.values()),
+    ]
     assert all(secret not in t for t in texts)
 
 
@@ -192,7 +205,9 @@ def test_routing_by_tags(store: StateStore, hooks: list[FlakyHook]) -> None:
     """A tagged channel gets alerts of tickers naming its tag; untagged channels get everything."""
     desk, all_ = FlakyHook(), FlakyHook()
     hooks.extend([desk, all_])
-    settings = _settings([{"url": desk.url(), "name": "desk", "tags": ["china"]}, {"url": all_.url(), "name": "all"}])
+    settings = _settings(
+        [{"url": desk.url(), "name": "desk", "tags": ["china"]}, {"url": all_.url(), "name": "all"}]
+    )
     notifier = Notifier(settings.channels)
     tagged = Alert("BABA|up", "BABA", "up", 14.0, "h", URL, "af", NOW, tags=("china",))
     other = Alert("AAPL|up", "AAPL", "up", 5.0, "h", URL, "af", NOW, tags=("us",))
@@ -226,7 +241,9 @@ def smtp() -> Iterator[tuple[Controller, _RefuseThenAccept]]:
     controller.stop()
 
 
-def test_email_refused_then_accepted_arrives_once_escaped(store: StateStore, smtp: tuple[Controller, _RefuseThenAccept]) -> None:
+def test_email_refused_then_accepted_arrives_once_escaped(
+    store: StateStore, smtp: tuple[Controller, _RefuseThenAccept]
+) -> None:
     """SMTP refusing once then accepting delivers one email: subject, text and escaped HTML parts."""
     controller, handler = smtp
     port = controller.port

@@ -61,7 +61,10 @@ def webhook() -> Iterator[Webhook]:
 @pytest.fixture
 def feed_server(httpserver: HTTPServer) -> HTTPServer:
     """Asia Financial's feed and a blog that syndicates the same story under another URL."""
-    for path, name in [("/af.xml", "asiafinancial.xml"), ("/digest.xml", "asiamarketsdigest_syndication.xml")]:
+    for path, name in [
+        ("/af.xml", "asiafinancial.xml"),
+        ("/digest.xml", "asiamarketsdigest_syndication.xml"),
+    ]:
         httpserver.expect_request(path).respond_with_data(
             (FEEDS / name).read_bytes(), content_type="application/rss+xml"
         )
@@ -87,7 +90,10 @@ def _config(tmp_path: Path, feed_server: HTTPServer, webhook: Webhook, state: st
 @pytest.fixture(params=["redis", "sqlite"])
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     if request.param == "redis":
-        return {"state": request.getfixturevalue("redis_url"), "redis_prefix": request.getfixturevalue("redis_prefix")}
+        return {
+            "state": request.getfixturevalue("redis_url"),
+            "redis_prefix": request.getfixturevalue("redis_prefix"),
+        }
     return {"state": f"sqlite:///{tmp_path}/state.db"}
 
 

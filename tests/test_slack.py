@@ -50,16 +50,25 @@ def _texts(payload: dict[str, object]) -> list[str]:
 def test_slack_request_carries_block_kit_alert() -> None:
     """The webhook gets Block Kit blocks with the headline as a link, symbol, arrow, pct, source and times."""
     alert = Alert(
-        "BABA|up", "BABA", "up", 14.0, "Alibaba Shares Jump 14% as China Tech Stocks Hit a Hot Streak",
+        "BABA|up",
+        "BABA",
+        "up",
+        14.0,
+        "Alibaba Shares Jump 14% as China Tech Stocks Hit a Hot Streak",
         "https://www.asiafinancial.com/alibaba-shares-jump-14-as-china-tech-stocks-hit-a-hot-streak",
-        "asiafinancial", NOW, ("asiamarketsdigest",),
+        "asiafinancial",
+        NOW,
+        ("asiamarketsdigest",),
     )
     payload = _send(alert)
     [attachment] = payload["attachments"]  # type: ignore[index]
     blocks = attachment["blocks"]
     assert blocks[0]["type"] == "section"
     text = "\n".join(_texts(payload))
-    assert "<https://www.asiafinancial.com/alibaba-shares-jump-14-as-china-tech-stocks-hit-a-hot-streak|Alibaba Shares Jump 14%" in text
+    assert (
+        "<https://www.asiafinancial.com/alibaba-shares-jump-14-as-china-tech-stocks-hit-a-hot-streak|Alibaba Shares Jump 14%"
+        in text
+    )
     assert "BABA" in text and "▲" in text and "14%" in text
     assert "asiafinancial" in text and "asiamarketsdigest" in text
     assert "09:45 UTC" in text and "17:45 HKT" in text
@@ -71,5 +80,14 @@ def test_slack_request_defuses_hostile_feed_titles() -> None:
     for entry in feed.entries:
         alert = Alert("BABA|up", "BABA", "up", 14.0, entry.title, entry.get("link", ""), "asiafinancial", NOW)
         text = "\n".join(_texts(_send(alert)))
-        for bad in ("<!channel>", "<!here>", "<!everyone>", "@here", "@channel", "@everyone", "<http://evil.example|", "<javascript:"):
+        for bad in (
+            "<!channel>",
+            "<!here>",
+            "<!everyone>",
+            "@here",
+            "@channel",
+            "@everyone",
+            "<http://evil.example|",
+            "<javascript:",
+        ):
             assert bad not in text, (bad, entry.title)

@@ -17,7 +17,9 @@ def _item(source: str = "af", url: str = "https://www.asiafinancial.com/?p=1") -
     return NewsItem(source, url, url, url, "Alibaba Shares Jump 14%", "", NOW, NOW)
 
 
-def _claim(store: StateStore, pct: float | None = 14.0, source: str = "af", channels: tuple[str, ...] = ("a",)) -> list[tuple[Alert, str]]:
+def _claim(
+    store: StateStore, pct: float | None = 14.0, source: str = "af", channels: tuple[str, ...] = ("a",)
+) -> list[tuple[Alert, str]]:
     move = Move("BABA", "up", pct)
     item = _item(source, f"https://{source}.example/x")
 
@@ -64,7 +66,9 @@ def test_concurrent_claims_create_one_event(store: StateStore) -> None:
 
     def worker(i: int) -> None:
         # Each worker has its own connection, as separate processes would.
-        own = SQLiteStore(store.path) if isinstance(store, SQLiteStore) else RedisStore(store.url, store.prefix)  # type: ignore[attr-defined]
+        own = (
+            SQLiteStore(store.path) if isinstance(store, SQLiteStore) else RedisStore(store.url, store.prefix)
+        )  # type: ignore[attr-defined]
         results.append(len(_claim(own, source=f"s{i}")))
         own.close()
 
@@ -131,3 +135,10 @@ def test_window_counter_counts_per_minute(store: StateStore) -> None:
     """The flood-control counter counts sends within a minute and starts over in the next."""
     assert [store.incr_window("rate:x", 60, NOW) for _ in range(3)] == [1, 2, 3]
     assert store.incr_window("rate:x", 60, NOW + timedelta(minutes=1)) == 1
+
+
+def test_number_after_unsized_alert_escalates(store: StateStore) -> None:
+    """A move first alerted without a number ("hits record high") escalates once when a report gives one."""
+    _claim(store, pct=None)
+    enq = _claim(store, pct=14.0, source="af2")
+    assert [(a.kind, a.pct) for a, _ in enq] == [("escalation", 14.0)]
