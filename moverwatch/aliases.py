@@ -158,8 +158,10 @@ class AliasMatcher:
         # M4: longest first, then leftmost; keep an occurrence only if it overlaps nothing kept.
         candidates.sort(key=lambda c: (c[0] - c[1], c[0]))
         kept: list[tuple[int, int, int]] = []
+        taken = bytearray(n)  # characters already covered by a kept mention (linear, whatever the count)
         for cand in candidates:
-            if all(cand[1] <= k[0] or k[1] <= cand[0] for k in kept):
+            if taken.find(1, cand[0], cand[1]) < 0:
                 kept.append(cand)
+                taken[cand[0] : cand[1]] = b"\x01" * (cand[1] - cand[0])
         kept.sort()
         return [Mention(s, e, t, text[s:e]) for s, e, t in kept]

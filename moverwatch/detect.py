@@ -82,9 +82,9 @@ _ANAPHOR_RES = (
 )
 _AUX = {"is", "are", "was", "were", "has", "have", "had"}
 
-_GROUP_PLAIN_RE = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+|&\s*|/\s*|or\s+)")
+_GROUP_PLAIN_RE = re.compile(r"\s*(?:,\s*(?:(?i:and)\s+)?|(?i:and)\s+|&\s*|/\s*|or\s+)")
 _GROUP_NAMES_RE = re.compile(
-    r"(?:\s*(?:,|and|&|/)\s*(?:and\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2})+\s*(?:,\s*(?:and\s+)?|and\s+|&\s*|/\s*)"
+    r"(?:\s*(?:,|and|&|/)\s*(?:(?i:and)\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2})+\s*(?:,\s*(?:(?i:and)\s+)?|(?i:and)\s+|&\s*|/\s*)"
 )
 _GROUP_PAREN_RE = re.compile(
     r"\s*[,.]?\s*(?:(?:Inc|Corp|Corporation|Co|Ltd|Limited|plc|Plc|PLC|Group|Holdings|Company|SA|NV|AG)\.?\s*)?"
@@ -120,6 +120,11 @@ _MCAP_PREFIX_RE = re.compile(
 _MV_TAIL_RE = re.compile(r"\s*(?:'s?\s+)?(?:combined\s+)?(?:" + _MV + r")\b", re.I)
 _CONDITIONAL_PREFIX_RE = re.compile(r"\b(?:if|unless|whether)\b[^;:]*$", re.I)
 _OPENER_RE = re.compile(r"(?:^|[;:]\s*)([^;:,]{3,60}),\s*(?:the\s+)?$")
+_PREFIX_WINDOW = 160
+_LEADING_NAMES_RE = re.compile(
+    r"(?:(?<=^)|(?<=[\s:;(]))(?:[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2}\s*(?:,\s*(?:(?i:and)\s+)?|\s+(?i:and)\s+|\s*&\s*))+$"
+)
+_NAME_SEP_RE = re.compile(r",\s*(?:(?i:and)\s+)?|\s+(?i:and)\s+|\s*&\s*")
 _QUESTION_HYPO = {
     "is",
     "are",
@@ -233,12 +238,17 @@ class Detector:
                     )
             low = _lower_same_length(text)
             anaphors = self._find_anaphors(text, low, mentions)
+            mi = ai = 0  # mentions and anaphors are sorted: walk them alongside the sentences
             for s_start, s_end in _split_sentences(text):
                 subjects: list[_Subject] = []
-                for m in mentions:
-                    if s_start <= m.start < s_end:
-                        subjects.append(_Subject(m.start, m.end, m.ticker, m.alias))
-                sentence_anaphors = [a for a in anaphors if s_start <= a[0] < s_end]
+                while mi < len(mentions) and mentions[mi].start < s_end:
+                    m = mentions[mi]
+                    subjects.append(_Subject(m.start, m.end, m.ticker, m.alias))
+                    mi += 1
+                sentence_anaphors: list[tuple[int, int, str]] = []
+                while ai < len(anaphors) and anaphors[ai][0] < s_end:
+                    sentence_anaphors.append(anaphors[ai])
+                    ai += 1
                 if not subjects and not sentence_anaphors:
                     continue
                 # Resolve anaphors in reading order against the nearest preceding mention (§3.3).
@@ -357,8 +367,11 @@ class Detector:
             tail = text[last.end : tail_end]
             low_tail = low[last.end : tail_end]
             names = ", ".join(f"{m.text!r}" for m in members if m.ticker >= 0)
-            prefix = low[s_start : first.start]
-            prefix_orig = text[s_start : first.start]
+            # Only the words just before a subject matter (causative verb, preposition, "if ..."); a bounded
+            # window keeps pathological texts with thousands of mentions linear.
+            p_start = max(s_start, first.start - _PREFIX_WINDOW)
+            prefix = low[p_start : first.start]
+            prefix_orig = text[p_start : first.start]
             watched = [m for m in members if m.ticker >= 0]
 
             # Market value wiped off / added to named companies (§6.5): "wipe $80 billion off Tencent".
@@ -398,13 +411,18 @@ class Detector:
                 hypothetical = f"hypothetical: opinion/forecast {prev_word.group(1)!r}"
             # A sentence-initial time adverbial ("So far this year, X has gained 70%") scopes the clause.
             window = ""
-            opener = _OPENER_RE.search(prefix)
+            opener = _OPENER_RE.search(prefix) if p_start == s_start else None
             if opener and "%" not in opener.group(1):
                 window = window_reason(opener.group(1), sentence_low)
-            k = len(members)
-            for j, m in enumerate(members):
+            # Unwatched names in the coordination count for respectively-mapping ("Honda and Toyota rise 3%
+            # and 6%": Toyota is the second).
+            leading = _LEADING_NAMES_RE.search(prefix_orig)
+            lead_n = len(_NAME_SEP_RE.findall(leading.group(0))) if leading else 0
+            k = lead_n + len(members) + pred.coord_names
+            for j0, m in enumerate(members):
                 if m.ticker < 0:
                     continue
+                j = lead_n + j0
                 for idx, st0 in enumerate(pred.statements):
                     if k >= 2 and st0.kind == "size" and st0.list_len == k and st0.list_index != j:
                         continue  # respectively / paired lists map in order (§3.2)

@@ -185,7 +185,7 @@ _BOUNDARY_RE = re.compile(
     r"the (?:bell|close|open)|[a-z]+ing\b))"
 )
 # ", BP 4%" / "and Honda 3%": an ellipsis with an unwatched subject ends the current subject's predicate.
-_ELLIPSIS_OTHER_RE = re.compile(r"(?:,\s*|\s+and\s+|\s+&\s+)(?:[A-Z][\w.&'-]*\s+){1,3}\(?[+-]?\d")
+_ELLIPSIS_OTHER_RE = re.compile(r"(?:,\s*|\s+(?i:and)\s+|\s+&\s+)(?:[A-Z][\w.&'-]*\s+){1,3}\(?[+-]?\d")
 _COMPOUND_NOUN_RE = re.compile(
     r"\s+(?:fears?|worries|worry|concerns?|risks?|talk|warnings?|probe|investigation|lawsuit|victims?|"
     r"survivors?|site|report|data|plans?|hopes?|bets?|trade|stocks?)\b"
@@ -231,7 +231,7 @@ _FILLER_RE = re.compile(
     r"\([^()%]{0,40}\)|\.[a-z]{1,3}(?=\W|$)|:(?=\s*(?:\(?[+-]?\d|up\b|down\b|higher\b|lower\b)))(?![\w-])"
 )
 _COORD_RE = re.compile(
-    r"(?:\s*,\s*|\s*and\s+|\s*&\s*|\s*/\s*|\s+or\s+)(?:and\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3}"
+    r"(?:\s*,\s*|\s*(?i:and)\s+|\s*&\s*|\s*/\s*|\s+or\s+)(?:(?i:and)\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3}"
 )
 _MV_FILLER_RE = re.compile(r"\s*(?:'s\s+)?(?:" + _MV + r")(?![\w-])")
 _PRED_START_SKIP_RE = re.compile(
@@ -343,6 +343,7 @@ class Predicate:
     start: int = 0  # offset in the tail where the predicate begins (after the filler)
     end: int = 0  # offset in the tail where the predicate region ends
     mv_subject: bool = False  # the subject was "X market value": amounts are market-value changes
+    coord_names: int = 0  # unwatched names coordinated after the subject ("Visa and Mastercard drop")
 
 
 def _duration_sessions(n: str | None, unit: str) -> int:
@@ -392,10 +393,14 @@ def _num(text: str) -> float:
     return float(text.replace(",", ""))
 
 
-def read_filler(tail: str, low_tail: str) -> tuple[int, bool]:
-    """Skip the words between a subject and its verb; return (offset of the predicate, saw 'market value')."""
+def read_filler(tail: str, low_tail: str) -> tuple[int, bool, int]:
+    """Skip the words between a subject and its verb.
+
+    Returns (offset of the predicate, saw 'market value', number of coordinated unwatched names skipped).
+    """
     pos = 0
     mv = False
+    names = 0
     n = len(tail)
     while pos < n:
         m = _COORD_RE.match(tail, pos)
@@ -404,6 +409,7 @@ def read_filler(tail: str, low_tail: str) -> tuple[int, bool]:
             words = m.group(0).lower().replace(",", " ").split()
             if not any(w in LEXICON or w in _LIGHT_VERBS for w in words if w not in ("and", "or", "&", "/")):
                 pos = m.end()
+                names += 1
                 continue
         m = _FILLER_RE.match(low_tail, pos)
         if m and m.end() > pos:
@@ -415,7 +421,7 @@ def read_filler(tail: str, low_tail: str) -> tuple[int, bool]:
             pos = m.end()
             continue
         break
-    return pos, mv
+    return pos, mv, names
 
 
 def _reject_reason(low_rest: str) -> str:
@@ -455,7 +461,7 @@ def read_predicate(tail: str, low_tail: str, inherited_dir: str | None, sentence
     elided) when the tail itself gives none.
     """
     pred = Predicate()
-    start, mv = read_filler(tail, low_tail)
+    start, mv, pred.coord_names = read_filler(tail, low_tail)
     pred.mv_subject = mv
     pred.start = start
     end = _region_end(tail, low_tail, start)

@@ -36,7 +36,6 @@ class Redactor:
     def __init__(self, urls: Sequence[str]) -> None:
         secrets: set[str] = set()
         for url in urls:
-            secrets.add(url)
             try:
                 parts = urlsplit(url)
             except ValueError:
@@ -46,7 +45,7 @@ class Redactor:
                     secrets.add(s)
                     secrets.add(unquote(s))
             # Webhook tokens live in the path (Slack: /T…/B…/token) and sometimes the query.
-            for seg in [parts.netloc.rsplit("@", 1)[-1], *parts.path.split("/")]:
+            for seg in parts.path.split("/"):
                 if len(seg) >= 8 and not seg.replace(".", "").replace(":", "").isdigit():
                     secrets.add(seg)
             for key, value in parse_qsl(parts.query):

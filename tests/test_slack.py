@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
 import feedparser
+import pytest
 import responses
 
 from moverwatch.config import ChannelConfig
+from moverwatch.errors import DeliveryError
 from moverwatch.models import Alert
 from moverwatch.notify import Notifier
 
@@ -91,3 +94,20 @@ def test_slack_request_defuses_hostile_feed_titles() -> None:
             "<javascript:",
         ):
             assert bad not in text, (bad, entry.title)
+
+
+def test_slack_token_never_appears_in_logs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
+    """A failing Slack send (even with DEBUG logging) never prints the webhook token."""
+    caplog.set_level(logging.DEBUG)
+    notifier = Notifier([ChannelConfig(url=HOOK, name="slack")])
+    alert = Alert(
+        "BABA|up", "BABA", "up", 14.0, "Alibaba jumps 14%", "https://www.asiafinancial.com/x", "af", NOW
+    )
+    with responses.RequestsMock() as rs:
+        rs.add(responses.POST, HOOK, body="invalid_token", status=403)
+        with pytest.raises(DeliveryError) as err:
+            notifier.send("slack", alert)
+    token = "abcdefghijklmnopqrstuvwx"
+    assert token not in str(err.value)
+    assert token not in caplog.text
+    assert "B5678EFGH" not in caplog.text

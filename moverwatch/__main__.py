@@ -1,0 +1,5 @@
+"""`python -m moverwatch` runs the CLI."""
+
+from moverwatch.cli import main
+
+main()
