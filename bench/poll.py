@@ -42,7 +42,6 @@ import gc
 import gzip
 import hashlib
 import html
-import logging
 import multiprocessing as mp
 import os
 import random
@@ -632,7 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"need --feeds, --items, --cycles ≥ 1 and 1 ≤ --hosts ≤ {MAX_HOSTS}")
     if not args.redis.startswith("redis://127.0.0.1") and not args.redis.startswith("redis://localhost"):
         parser.error("--redis must be on loopback")
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # No root handler of our own: Prefect's flow-run loggers propagate to the root, and one more handler
+    # there would print every per-feed INFO line. Warnings still reach stderr (Python's last resort).
     deadline = time.monotonic() + args.max_seconds
 
     prefix = f"mwbench:{uuid.uuid4().hex[:8]}:"

@@ -59,6 +59,7 @@ def claim_events(
 @stage
 def record_health(
     store: StateStore,
+    notifier: Notifier,
     settings: Settings,
     health: dict[str, Any],
     results: Sequence[FetchResult],
@@ -68,7 +69,7 @@ def record_health(
     counts: dict[str, int] = defaultdict(int)
     for i in fresh:
         counts[i.source] += 1
-    return cycle.record_health(store, settings, health, results, parsed, counts, cycle.utcnow())
+    return cycle.record_health(store, notifier, settings, health, results, parsed, counts, cycle.utcnow())
 
 
 @stage
@@ -93,7 +94,7 @@ def poll_feeds(config_path: str | None = None) -> dict[str, int]:
         parsed = parse_feeds(results)
         fresh, detections = detect_moves(detector, store, parsed)
         enqueued = claim_events(store, settings, notifier, fresh, detections)
-        outcomes = record_health(store, settings, health, results, parsed, fresh) + skipped
+        outcomes = record_health(store, notifier, settings, health, results, parsed, fresh) + skipped
         for o in outcomes:
             line = f"feed={o.name} status={o.status} http={o.http} new={o.new} ms={o.ms:.0f}"
             (logger.warning if o.error else logger.info)(line + (f" error={o.error}" if o.error else ""))

@@ -21,8 +21,8 @@ from moverwatch.config import FeedConfig, Settings
 from moverwatch.dedup import decide, event_key, item_keys
 from moverwatch.deliver import DeliveryReport, deliver
 from moverwatch.detect import Detector
-from moverwatch.errors import BlockedFeedError, FeedError, TransientFeedError
-from moverwatch.health import ErrorKind, FeedHealth, PollStatus, new_health, next_health
+from moverwatch.errors import BlockedFeedError, DeliveryError, FeedError, TransientFeedError
+from moverwatch.health import ErrorKind, FeedHealth, PollStatus, feed_alarm, new_health, next_health
 from moverwatch.models import Alert, Move, NewsItem
 from moverwatch.notify import Notifier
 from moverwatch.state import StateStore
@@ -244,8 +244,38 @@ def claim(
 
 
 # -- health ---------------------------------------------------------------------------------------------
+def feed_alarms(
+    notifier: Notifier, settings: Settings, health: dict[str, FeedHealth], now: datetime
+) -> dict[str, FeedHealth]:
+    """Send one "feed down" notice when a feed has failed for `fetch.feed_down_after`, one "recovered" after.
+
+    The notice is marked sent only when at least one channel accepted it, so it is retried next cycle.
+    """
+    out = dict(health)
+    for name, h in health.items():
+        alarm = feed_alarm(h, now, settings.fetch.feed_down_after)
+        if alarm is None:
+            continue
+        if alarm == "down":
+            title = f"Feed down: {name}"
+            body = f"{name} has been failing since {h.failing_since:%Y-%m-%d %H:%M} UTC: {h.last_error}"
+        else:
+            title, body = f"Feed recovered: {name}", f"{name} is answering again."
+        sent = False
+        for cid in notifier.channels:
+            try:
+                notifier.send_text(cid, title, notifier.redact(body))
+                sent = True
+            except DeliveryError as exc:
+                log.warning("%s notice for feed %s not sent to %s: %s", alarm, name, cid, exc.reason)
+        if sent:
+            out[name] = replace(h, down_notified=alarm == "down")
+    return out
+
+
 def record_health(
     store: StateStore,
+    notifier: Notifier,
     settings: Settings,
     health: dict[str, FeedHealth],
     results: Sequence[FetchResult],
@@ -296,6 +326,7 @@ def record_health(
                 tuple(p.warnings) if p else (),
             )
         )
+    updated = feed_alarms(notifier, settings, updated, now)
     store.save_feeds({n: h.to_dict() for n, h in updated.items()})
     return outcomes
 
@@ -324,7 +355,9 @@ def run_cycle(
     new_counts: dict[str, int] = defaultdict(int)
     for i in fresh:
         new_counts[i.source] += 1
-    report.feeds = record_health(store, settings, health, results, parsed, new_counts, now) + skipped
+    report.feeds = (
+        record_health(store, notifier, settings, health, results, parsed, new_counts, now) + skipped
+    )
     alerts_by_source: dict[str, int] = defaultdict(int)
     for a, _ in report.enqueued:
         alerts_by_source[a.source] += 1

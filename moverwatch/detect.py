@@ -84,7 +84,7 @@ _AUX = {"is", "are", "was", "were", "has", "have", "had"}
 
 _GROUP_PLAIN_RE = re.compile(r"\s*(?:,\s*(?:(?i:and)\s+)?|(?i:and)\s+|&\s*|/\s*|or\s+)")
 _GROUP_NAMES_RE = re.compile(
-    r"(?:\s*(?:,|and|&|/)\s*(?:(?i:and)\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2})+\s*(?:,\s*(?:(?i:and)\s+)?|(?i:and)\s+|&\s*|/\s*)"
+    r"(?:\s*(?:,|(?i:and)|&|/)\s*(?:(?i:and)\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2})+\s*(?:,\s*(?:(?i:and)\s+)?|(?i:and)\s+|&\s*|/\s*)"
 )
 _GROUP_PAREN_RE = re.compile(
     r"\s*[,.]?\s*(?:(?:Inc|Corp|Corporation|Co|Ltd|Limited|plc|Plc|PLC|Group|Holdings|Company|SA|NV|AG)\.?\s*)?"

@@ -53,6 +53,8 @@ class FeedHealth:
     body_hash: str | None = None
     disabled: bool = False
     failing_since: datetime | None = None
+    # A "feed down" notice went out and no "recovered" one yet.
+    down_notified: bool = False
 
     def is_due(self, now: datetime) -> bool:
         """True when the feed should be polled at ``now`` (never for a disabled feed)."""
@@ -75,6 +77,15 @@ class FeedHealth:
             if isinstance(values.get(key), str):
                 values[key] = datetime.fromisoformat(values[key])
         return cls(**values)
+
+
+def feed_alarm(h: FeedHealth, now: datetime, down_after: timedelta) -> Literal["down", "recovered"] | None:
+    """Which notice a feed's health calls for: one "down" after failing for `down_after`, one "recovered"."""
+    if h.failing_since is not None and not h.down_notified and now - h.failing_since >= down_after:
+        return "down"
+    if h.failing_since is None and h.down_notified:
+        return "recovered"
+    return None
 
 
 def new_health(name: str, url: str) -> FeedHealth:

@@ -233,6 +233,9 @@ _FILLER_RE = re.compile(
 _COORD_RE = re.compile(
     r"(?:\s*,\s*|\s*(?i:and)\s+|\s*&\s*|\s*/\s*|\s+or\s+)(?:(?i:and)\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3}"
 )
+_CAP_WORD_RE = re.compile(r"(?<![\w.&'-])[A-Z][\w.&'-]*")
+# Security nouns that end a run of capitalised names in Title Case ("And Honda Shares Tumble").
+_FILLER_WORDS = {"shares", "share", "stock", "stocks", "adrs", "adr", "adss", "inc", "corp", "group"}
 _MV_FILLER_RE = re.compile(r"\s*(?:'s\s+)?(?:" + _MV + r")(?![\w-])")
 _PRED_START_SKIP_RE = re.compile(
     r"(?:(?:a|an|the|its|their|another|fresh|new|further|sharp|steep|massive|huge|big|strong|solid|"
@@ -405,10 +408,18 @@ def read_filler(tail: str, low_tail: str) -> tuple[int, bool, int]:
     while pos < n:
         m = _COORD_RE.match(tail, pos)
         if m and m.end() > pos:
-            # The capitalised words must not be the verb itself in a Title Case headline ("And Jumps").
-            words = m.group(0).lower().replace(",", " ").split()
-            if not any(w in LEXICON or w in _LIGHT_VERBS for w in words if w not in ("and", "or", "&", "/")):
-                pos = m.end()
+            # In a Title Case headline the capitalised run may end with the verb ("And Mastercard Drop 5%"):
+            # keep the name words before the first move/light verb.
+            end = m.end()
+            for w in _CAP_WORD_RE.finditer(tail, m.start(), m.end()):
+                low_w = w.group(0).lower()
+                if low_w in LEXICON or low_w in _LIGHT_VERBS or low_w in _FILLER_WORDS:
+                    end = w.start()
+                    break
+            if any(
+                w.group(0).lower() not in ("and", "or") for w in _CAP_WORD_RE.finditer(tail, m.start(), end)
+            ):
+                pos = end
                 names += 1
                 continue
         m = _FILLER_RE.match(low_tail, pos)

@@ -117,6 +117,22 @@ def test_respectively_maps_sizes_in_order(det: Detector) -> None:
     assert moves(det, "Tencent, Alibaba lead with 4% and 6% advances") == {("BABA", "up", 6.0)}
 
 
+def test_respectively_counts_unwatched_names_in_the_list(det: Detector) -> None:
+    """§3.2: 'Toyota and Honda rose 3% and 6%' - the 6% is Honda's, so Toyota (3% < 4%) is not big."""
+    assert moves(det, "Toyota and Honda rose 3% and 6%") == set()
+    assert moves(det, "Honda and Toyota rose 3% and 6%") == {("7203.T", "up", 6.0)}
+
+
+def test_title_case_coordination_is_recognised(det: Detector) -> None:
+    """Title Case 'And' coordinates like 'and'; the capitalised verb is not taken for a company name."""
+    assert moves(det, "Visa And Mastercard Drop 5%") == {("V", "down", 5.0)}
+    assert moves(det, "Nikkei Jumps As SoftBank And Advantest Surge 11% And 8%") == {
+        ("N225", "up", None),
+        ("9984.T", "up", 11.0),
+        ("6857.T", "up", 8.0),
+    }
+
+
 def test_ellipsis_repeats_the_verb(det: Detector) -> None:
     """§3.2: 'Samsung Electronics rises 6%, SK Hynix 9%' - the second name takes the elided verb."""
     assert moves(det, "Samsung Electronics rises 6%, SK Hynix 9%") == {
@@ -169,6 +185,11 @@ def test_index_anaphor_refers_to_nearest_index(det: Detector) -> None:
     }
 
 
+def test_bare_shares_after_causative_refers_back(det: Detector) -> None:
+    """§3.3: 'pile into Nvidia, sending shares up 8%' - the shares are Nvidia's."""
+    assert moves(det, "Investors pile into Nvidia, sending shares up 8%") == {("NVDA", "up", 8.0)}
+
+
 def test_modifier_is_not_the_mover(det: Detector) -> None:
     """§3.4: 'Nvidia-backed CoreWeave soars' moves CoreWeave, not Nvidia."""
     assert moves(det, "Nvidia-backed CoreWeave soars 33% on Meta deal") == set()
@@ -213,6 +234,12 @@ def test_hypothetical_move_is_not_realized(det: Detector, title: str) -> None:
     assert moves(det, title) == set()
 
 
+def test_forecaster_verb_before_subject_is_hypothetical(det: Detector) -> None:
+    """§4: 'Citi sees Alibaba rising 20%' is an opinion about a move, not a move."""
+    assert moves(det, "Citi sees Alibaba rising 20%") == set()
+    assert moves(det, "If Nvidia falls 20%, the market follows") == set()
+
+
 def test_question_presupposing_a_move_counts(det: Detector) -> None:
     """§4: 'Why Tesla Stock Plummeted Today' presupposes a completed move."""
     assert moves(det, "Why Tesla Stock Plummeted Today") == {("TSLA", "down", None)}
@@ -252,6 +279,14 @@ def test_level_is_not_a_move(det: Detector) -> None:
 def test_ytd_move_is_not_eligible(det: Detector, title: str) -> None:
     """W2: cumulative and historical moves (this year, since, from a peak, > 5 sessions) are not eligible."""
     assert moves(det, title) == set()
+
+
+def test_sentence_initial_time_adverbial_scopes_the_clause(det: Detector) -> None:
+    """W2 written before the subject ('So far this year, X has gained 70%') still makes the move cumulative."""
+    assert moves(det, "Alibaba rallies", "So far this year, Alibaba has gained 70%.") == set()
+    assert moves(det, "Alibaba jumps", "After a 20% slide this year, Alibaba jumped 8% on Friday.") == {
+        ("BABA", "up", 8.0)
+    }
 
 
 def test_short_multi_day_window_is_eligible(det: Detector) -> None:

@@ -1,0 +1,61 @@
+"""Feed health through whole cycles: one "feed down" notice after a long failure, one "recovered" after."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from moverwatch.config import load_settings
+from moverwatch.cycle import run_cycle
+from moverwatch.detect import Detector
+from moverwatch.notify import Notifier
+from moverwatch.state import SQLiteStore
+
+from .conftest import FEEDS, write_config
+
+
+def test_feed_down_then_recovered_notices_once_each(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """A feed failing past feed_down_after raises one notice; its recovery one more; nothing repeats."""
+    state = {"up": False}
+    notices: list[dict[str, Any]] = []
+
+    def feed(_req: Request) -> Response:
+        if state["up"]:
+            return Response((FEEDS / "asiamarketsdigest_syndication.xml").read_bytes(), content_type="application/rss+xml")
+        return Response("upstream down", status=503)
+
+    def hook(req: Request) -> Response:
+        notices.append(json.loads(req.get_data(as_text=True)))
+        return Response("ok")
+
+    httpserver.expect_request("/feed").respond_with_handler(feed)
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(hook)
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        feeds=[{"name": "digest", "url": httpserver.url_for("/feed")}],
+        channels=[{"url": f"json://127.0.0.1:{httpserver.port}/hook", "name": "hook"}],
+        fetch={"feed_down_after": "1h"},
+    )
+    settings = load_settings(cfg)
+    store = SQLiteStore(tmp_path / "state.db")
+    detector = Detector(settings.load_watchlist())
+    notifier = Notifier(settings.channels)
+    t = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    for _ in range(8):  # failing for ~8 hours, polled whenever the backoff allows
+        run_cycle(settings, store, detector, notifier, clock=lambda t=t: t)
+        t += timedelta(hours=1, minutes=1)
+    titles = [n["title"] for n in notices]
+    assert titles == ["Feed down: digest"]
+    assert "503" in notices[0]["message"]
+    state["up"] = True
+    for _ in range(3):
+        run_cycle(settings, store, detector, notifier, clock=lambda t=t: t)
+        t += timedelta(hours=7)
+    titles = [n["title"] for n in notices]
+    assert titles[:2] == ["Feed down: digest", "Feed recovered: digest"]
+    assert titles.count("Feed recovered: digest") == 1
