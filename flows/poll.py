@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
+from flows.secrets import resolve_secret_blocks
 from moverwatch import cycle
 from moverwatch.config import Settings, load_settings
 from moverwatch.deliver import DeliveryReport, deliver
@@ -81,7 +82,7 @@ def deliver_alerts(store: StateStore, notifier: Notifier, settings: Settings) ->
 def poll_feeds(config_path: str | None = None) -> dict[str, int]:
     """One poll cycle; returns counts (feeds, new items, alerts enqueued, sent, failed, dead)."""
     logger = get_run_logger()
-    settings = load_settings(config_path)
+    settings = resolve_secret_blocks(load_settings(config_path))
     store = open_store(settings.state_url(), settings.redis_prefix)
     try:
         detector = Detector(settings.load_watchlist())

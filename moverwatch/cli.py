@@ -90,7 +90,7 @@ def run(
         from moverwatch.notify import Notifier
         from moverwatch.state import open_store
 
-        settings = load_settings(config)
+        settings = _resolved(load_settings(config))
         store = open_store(settings.state_url(), settings.redis_prefix)
         try:
             detector = Detector(settings.load_watchlist())
@@ -113,6 +113,15 @@ def run(
         f"({report.seconds:.1f}s)",
         err=True,
     )
+
+
+def _resolved(settings: Settings) -> Settings:
+    """Read channel URLs from Prefect Secret blocks when the config names any (imports Prefect only then)."""
+    if any(c.secret_block for c in settings.channels):
+        from flows.secrets import resolve_secret_blocks
+
+        return resolve_secret_blocks(settings)
+    return settings
 
 
 def _timezones(settings: Settings) -> dict[str, str]:
@@ -190,7 +199,7 @@ def notify_test(config: ConfigOpt = None) -> None:
     from moverwatch.notify import Notifier
 
     with _user_errors():
-        settings = load_settings(config)
+        settings = _resolved(load_settings(config))
         notifier = Notifier(settings.channels, console=typer.echo)
     failures = 0
     for cid, ch in notifier.channels.items():

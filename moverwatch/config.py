@@ -75,11 +75,22 @@ class FeedConfig(_Strict):
 
 
 class ChannelConfig(_Strict):
-    """One Apprise destination. The URL may hold secrets: it is never logged unredacted."""
+    """One Apprise destination. The URL may hold secrets: it is never logged unredacted.
 
-    url: str = Field(min_length=1)
+    Give the URL itself (``${ENV}`` interpolated) or the name of a Prefect Secret block holding it
+    (``secret_block``; resolved by the flow layer, since the core does not import Prefect).
+    """
+
+    url: str = ""
+    secret_block: str | None = None
     tags: tuple[str, ...] = ()
     name: str | None = None
+
+    @model_validator(mode="after")
+    def _url_or_block(self) -> ChannelConfig:
+        if bool(self.url) == bool(self.secret_block):
+            raise ValueError("give exactly one of url or secret_block")
+        return self
 
 
 class DedupConfig(_Strict):
@@ -153,6 +164,12 @@ class Settings(_Strict):
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else self._base_dir / p
+
+    def with_channels(self, channels: tuple[ChannelConfig, ...]) -> Settings:
+        """A copy with other channels (secret blocks resolved); keeps the base folder and watchlist."""
+        new = self.model_copy(update={"channels": channels})
+        new._base_dir, new._watchlist = self._base_dir, self._watchlist
+        return new
 
     def state_url(self) -> str:
         """The state URL with a relative SQLite path resolved against the config file's folder."""

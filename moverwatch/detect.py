@@ -293,7 +293,12 @@ class Detector:
     # ----------------------------------------------------------------------------------------------------
     def _find_anaphors(self, text: str, low: str, mentions: list[Mention]) -> list[tuple[int, int, str]]:
         out: list[tuple[int, int, str]] = []
+        # Cheap substring gates: most texts contain no security or index noun at all.
+        has_security = any(k in low for k in ("share", "stock", "adr", "ads", "gdr"))
+        has_index = any(k in low for k in ("index", "benchmark", "gauge", "average"))
         for regex, kind in _ANAPHOR_RES:
+            if not (has_index if kind == "index" else has_security):
+                continue
             for m in regex.finditer(text):
                 start, end = (m.start(1), m.end(1)) if m.re.groups else (m.start(), m.end())
                 if kind == "stock-of":

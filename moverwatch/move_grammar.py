@@ -274,6 +274,9 @@ _W2_RES = (
         "cumulative: a past period",
     ),
 )
+# One alternation for all W2 markers (one scan per statement); the group name gives the reason.
+_W2_RE = re.compile("|".join(f"(?P<w{i}>{rx.pattern})" for i, (rx, _r) in enumerate(_W2_RES)))
+_W2_REASONS = [reason for _rx, reason in _W2_RES]
 _SINCE_RE = re.compile(r"\bsince\b")
 _W3_BEFORE_RE = re.compile(
     r"\b(?:biggest|largest|best|worst|most|sharpest|steepest|strongest|weakest|highest|lowest|heaviest|"
@@ -375,9 +378,9 @@ def _longest_duration(text: str) -> int:
 
 def window_reason(scope: str, sentence: str) -> str:
     """Why a statement whose scope (lower-case) is ``scope`` is outside the eligible window, or ''."""
-    for regex, reason in _W2_RES:
-        if regex.search(scope):
-            return reason
+    m2 = _W2_RE.search(scope)
+    if m2 and m2.lastgroup:
+        return _W2_REASONS[int(m2.lastgroup[1:])]
     for m in _SINCE_RE.finditer(scope):
         # W3: "worst day since 2008" compares today's move; it does not measure from 2008.
         if not _W3_BEFORE_RE.search(scope, 0, m.start()):

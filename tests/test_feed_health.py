@@ -26,7 +26,9 @@ def test_feed_down_then_recovered_notices_once_each(tmp_path: Path, httpserver: 
 
     def feed(_req: Request) -> Response:
         if state["up"]:
-            return Response((FEEDS / "asiamarketsdigest_syndication.xml").read_bytes(), content_type="application/rss+xml")
+            return Response(
+                (FEEDS / "asiamarketsdigest_syndication.xml").read_bytes(), content_type="application/rss+xml"
+            )
         return Response("upstream down", status=503)
 
     def hook(req: Request) -> Response:

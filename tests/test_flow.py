@@ -140,3 +140,17 @@ def test_old_items_are_recorded_but_not_alerted(
     counts = poll_feeds(cfg)
     assert counts["new_items"] > 0 and counts["sent"] == 0
     assert poll_feeds(cfg)["new_items"] == 0
+
+
+def test_channel_url_from_prefect_secret_block(
+    tmp_path: Path, feed_server: HTTPServer, webhook: Webhook
+) -> None:
+    """A channel named by a Prefect Secret block gets alerts; the URL never sits in the config file."""
+    from prefect.blocks.system import Secret
+
+    Secret(value=webhook.url).save("mw-test-hook", overwrite=True)
+    cfg = Path(_config(tmp_path, feed_server, webhook, f"sqlite:///{tmp_path}/state.db"))
+    cfg.write_text(cfg.read_text().replace(f"url: {webhook.url}", "secret_block: mw-test-hook"))
+    assert webhook.url not in cfg.read_text()
+    counts = poll_feeds(str(cfg))
+    assert counts["sent"] == len(webhook.messages) > 0
