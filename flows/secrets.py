@@ -16,7 +16,7 @@ def resolve_secret_blocks(settings: Settings) -> Settings:
     for i, c in enumerate(settings.channels):
         if c.secret_block:
             try:
-                secret: Secret = Secret.load(c.secret_block)  # type: ignore[assignment]  # sync context
+                secret: Secret[str] = Secret.load(c.secret_block)  # type: ignore[assignment]  # sync context
             except ValueError as exc:
                 raise ConfigError(
                     f"channels[{i}].secret_block: no Prefect Secret block {c.secret_block!r} ({exc})"

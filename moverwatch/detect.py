@@ -53,17 +53,9 @@ _ANAPHOR_RES = (
     ),  # fmt: skip
     # "Shares of the electric-vehicle maker" (descriptor words consumed in code)
     (re.compile(r"\b(?:shares|stock)\s+(?:of|in)\s+the\s+", re.I), "stock-of"),
-    # bare clause-initial "Shares ...", "The stock ..."
-    (
-        re.compile(
-            r"(?:^|(?<=[.!?;:,] )|(?<=[;:])|(?<= - )|\b(?:and|but|while|when|with|as|after|before|because|though|"
-            r"although|then|yet|so|sending|sent|sends|pushing|pushed|lifting|lifted|driving|drove|dragging|dragged|"
-            r"knocking|knocked|taking|took)\s+)((?:the\s+)?(?:shares|stock|"
-            r"adrs|adss))\b(?!\s+(?:of|in)\b)",
-            re.I,
-        ),
-        "stock",
-    ),  # fmt: skip
+    # bare clause-initial "Shares ...", "The stock ..." (clause start checked in code: a lookbehind
+    # alternation here was the costliest regex of the detector)
+    (re.compile(r"\b(?:the\s+)?(?:shares|stock|adrs|adss)\b(?!\s+(?:of|in)\b)", re.I), "stock-bare"),
     (
         # Descriptor words must be lower case: "the Hang Seng China Enterprises Index" is a name, not an anaphor.
         re.compile(
@@ -79,6 +71,11 @@ _ANAPHOR_RES = (
         ),
         "index",
     ),  # fmt: skip
+)
+_CLAUSE_START_RE = re.compile(
+    r"(?:^\s*|[.!?;:,]\s|[;:]|\s-\s|\b(?i:and|but|while|when|with|as|after|before|because|though|although|then|"
+    r"yet|so|sending|sent|sends|pushing|pushed|lifting|lifted|driving|drove|dragging|dragged|knocking|knocked|"
+    r"taking|took)\s+)$"
 )
 _AUX = {"is", "are", "was", "were", "has", "have", "had"}
 
@@ -301,7 +298,11 @@ class Detector:
                 continue
             for m in regex.finditer(text):
                 start, end = (m.start(1), m.end(1)) if m.re.groups else (m.start(), m.end())
-                if kind == "stock-of":
+                if kind == "stock-bare":
+                    if not _CLAUSE_START_RE.search(text, max(0, start - 24), start) and start > 0:
+                        continue
+                    kind = "stock"
+                elif kind == "stock-of":
                     # Consume the descriptor ("the Chinese e-commerce giant") up to the verb.
                     pos = end
                     for _ in range(6):
