@@ -512,6 +512,10 @@ class Detector:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# One encoder for the stream: json.dumps with keyword arguments builds a new encoder on every call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def stream_jsonl(detector: Detector, lines: Iterable[str], out: TextIO) -> int:
     """Run the detector over JSON lines ``{"id","title","summary"}``; one output line per input, flushed.
 
@@ -546,6 +550,6 @@ def stream_jsonl(detector: Detector, lines: Iterable[str], out: TextIO) -> int:
             log.exception("detector failed on line %d", lineno)
             errors += 1
             result = {"id": None, "error": f"line {lineno}: internal error: {type(exc).__name__}"}
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.write(_ENCODE(result) + "\n")
         out.flush()
     return errors

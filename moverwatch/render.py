@@ -261,6 +261,9 @@ def render_push(alert: Alert) -> PushContent:
     symbol = clean_text(alert.symbol, SYMBOL_LIMIT)
     title = _defuse_mentions(f"{symbol} {_ARROW[alert.direction]} {_short_move(alert)}")
     body = _defuse_mentions(clean_text(alert.headline, PUSH_HEADLINE_LIMIT) or "(no headline)")
+    # Source and time on their own short line: a desk reading a lock screen needs both.
+    source = _defuse_mentions(clean_text(alert.source, SOURCE_LIMIT))
+    body = f"{body}\n{source} · {_utc(alert.published_at)}"
     url = safe_url(alert.url)
     if url is not None:
         body = f"{body}\n{url}"
