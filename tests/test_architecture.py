@@ -54,3 +54,16 @@ def test_every_command_has_help_and_is_in_readme() -> None:
         result = CliRunner().invoke(app, [name, "--help"])
         assert result.exit_code == 0, result.output
         assert f"moverwatch {name}" in readme or f"`{name} " in readme or f"`{name}`" in readme
+
+
+def test_every_test_says_what_it_checks() -> None:
+    """Every test function has a docstring naming the behaviour it checks."""
+    import ast
+
+    missing = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            is_test = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_")
+            if is_test and not ast.get_docstring(node):  # type: ignore[arg-type]
+                missing.append(f"{path.name}::{node.name}")  # type: ignore[attr-defined]
+    assert missing == []
