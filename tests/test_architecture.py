@@ -63,7 +63,9 @@ def test_every_test_says_what_it_checks() -> None:
     missing = []
     for path in sorted((ROOT / "tests").glob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            is_test = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_")
+            is_test = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+                "test_"
+            )
             if is_test and not ast.get_docstring(node):  # type: ignore[arg-type]
                 missing.append(f"{path.name}::{node.name}")  # type: ignore[attr-defined]
     assert missing == []
