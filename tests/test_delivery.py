@@ -24,7 +24,7 @@ from moverwatch.models import Alert, Move, NewsItem
 from moverwatch.notify import Notifier
 from moverwatch.state import StateStore
 
-from .conftest import CORPUS
+from .conftest import CORPUS, FEEDS
 
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
 HEADLINE = "Alibaba Shares Jump 14% as <China> Tech & Stocks Hit a Hot Streak"
@@ -262,3 +262,76 @@ def test_email_refused_then_accepted_arrives_once_escaped(
     html_s = html.get_content()
     assert "&lt;China&gt; Tech &amp; Stocks" in html_s and "<China>" not in html_s
     assert "Alibaba Shares Jump 14%" in text.get_content()
+
+
+def test_ntfy_push_arrives_with_short_line_and_link(store: StateStore) -> None:
+    """An ntfy channel (a local ntfy-compatible server) gets the short title, the headline and the link."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    received: list[Request] = []
+
+    def handle(request: Request) -> Response:
+        received.append(request)
+        return Response('{"id":"x"}', content_type="application/json")
+
+    server.expect_request("/", method="POST").respond_with_handler(handle)
+    server.start()
+    try:
+        settings = _settings([{"url": f"ntfy://127.0.0.1:{server.port}/desk-moves", "name": "ntfy"}])
+        notifier = Notifier(settings.channels)
+        _enqueue(store, notifier)
+        report = deliver(store, notifier, settings, NOW, "w")
+    finally:
+        server.stop()
+    assert len(report.sent) == 1 and len(received) == 1
+    body = received[0].get_json()
+    assert body["topic"] == "desk-moves"
+    assert body["title"] == "BABA ▲ 14%"
+    assert "Alibaba Shares Jump 14%" in body["message"] and URL in body["message"]
+
+
+def test_worker_crash_after_claim_in_a_cycle_delivers_next_cycle(
+    store: StateStore, hooks: list[FlakyHook], tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A cycle that dies right after claiming (before any send) leaves its alerts for the next cycle, once."""
+    from moverwatch.cycle import run_cycle
+    from moverwatch.detect import Detector
+    from moverwatch.errors import MoverwatchError
+
+    hook = FlakyHook()
+    hooks.append(hook)
+    httpserver.expect_request("/af.xml").respond_with_data((FEEDS / "asiafinancial.xml").read_bytes())
+    settings = parse_settings(
+        {
+            "feeds": [{"name": "af", "url": httpserver.url_for("/af.xml")}],
+            "watchlist": str(CORPUS / "watchlist.yaml"),
+            "channels": [{"url": hook.url(), "name": "hook"}],
+            "max_age": "100000d",
+            # Redis measures a dead worker's idle time on its own clock: take over at once here.
+            "delivery": {"claim_timeout": "0s"},
+        },
+        "(test)",
+        tmp_path,
+    )
+    detector = Detector(settings.load_watchlist())
+    notifier = Notifier(settings.channels)
+
+    class Crash(MoverwatchError):
+        pass
+
+    def dying_send(channel: str, alert: Alert) -> None:
+        raise Crash("worker killed")
+
+    original = notifier.send
+    notifier.send = dying_send  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        run_cycle(settings, store, detector, notifier, clock=lambda: NOW, worker="doomed")
+    assert hook.accepted == []
+    notifier.send = original  # type: ignore[method-assign]
+    later = NOW + settings.delivery.claim_timeout + timedelta(seconds=1)
+    report = run_cycle(settings, store, detector, notifier, clock=lambda: later, worker="next")
+    symbols = [m["title"].split()[0] for m in hook.accepted]
+    assert "BABA" in symbols and len(symbols) == len(set(symbols)) == len(report.delivery.sent)
+    again = run_cycle(
+        settings, store, detector, notifier, clock=lambda: later + timedelta(hours=1), worker="next"
+    )
+    assert again.delivery.sent == [] and len(hook.accepted) == len(symbols)
