@@ -58,7 +58,15 @@ def event_key(move: Move) -> str:
 
 def item_keys(item: NewsItem) -> list[str]:
     """The keys under which an item counts as seen: its guid and its canonical URL."""
-    keys = [f"guid:{item.source}:{item.guid}"] if item.guid else []
+    # A URL-shaped guid (WordPress's ?p=ID) names the story across feeds and formats (RSS, Atom, category
+    # feeds); any other guid (a UUID, a counter) is only unique within its own feed.
+    keys = []
+    if item.guid:
+        keys.append(
+            f"guid:{item.guid}"
+            if item.guid.startswith(("http://", "https://"))
+            else f"guid:{item.source}:{item.guid}"
+        )
     if item.canonical_url:
         keys.append(f"url:{item.canonical_url}")
     return keys

@@ -61,3 +61,20 @@ def test_feed_down_then_recovered_notices_once_each(tmp_path: Path, httpserver: 
     titles = [n["title"] for n in notices]
     assert titles[:2] == ["Feed down: digest", "Feed recovered: digest"]
     assert titles.count("Feed recovered: digest") == 1
+
+
+def test_same_stories_across_rss_category_and_atom_feeds_count_once(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Polling AF's main RSS, its Markets category feed and its Atom feed stores 20 stories, not 34."""
+    feeds = []
+    for name in ("asiafinancial.xml", "asiafinancial_markets.xml", "asiafinancial_atom.xml"):
+        httpserver.expect_request(f"/{name}").respond_with_data((FEEDS / name).read_bytes())
+        feeds.append({"name": name.removesuffix(".xml"), "url": httpserver.url_for(f"/{name}")})
+    settings = load_settings(write_config(tmp_path / "c.yaml", feeds=feeds))
+    store = SQLiteStore(tmp_path / "state.db")
+    report = run_cycle(
+        settings, store, Detector(settings.load_watchlist()), Notifier([]), clock=lambda: datetime.now(UTC)
+    )
+    assert sum(o.items for o in report.feeds) == 34
+    assert sum(o.new for o in report.feeds) == 20

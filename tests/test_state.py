@@ -142,3 +142,19 @@ def test_number_after_unsized_alert_escalates(store: StateStore) -> None:
     _claim(store, pct=None)
     enq = _claim(store, pct=14.0, source="af2")
     assert [(a.kind, a.pct) for a, _ in enq] == [("escalation", 14.0)]
+
+
+def test_url_guid_dedups_across_feeds_but_opaque_guid_does_not() -> None:
+    """The same WordPress ?p=ID guid in the RSS and Atom feeds is one story; a bare '1' is per feed."""
+    from moverwatch.dedup import item_keys
+
+    a = NewsItem(
+        "af-rss", "https://www.asiafinancial.com/?p=141502", "https://a/x", "https://a/x", "t", "", NOW, NOW
+    )
+    b = NewsItem(
+        "af-atom", "https://www.asiafinancial.com/?p=141502", "https://a/y", "https://a/y", "t", "", NOW, NOW
+    )
+    assert set(item_keys(a)) & set(item_keys(b))
+    c = NewsItem("blog1", "1", "https://b/1", "https://b/1", "t", "", NOW, NOW)
+    d = NewsItem("blog2", "1", "https://c/1", "https://c/1", "t", "", NOW, NOW)
+    assert not set(item_keys(c)) & set(item_keys(d))
