@@ -62,11 +62,13 @@ def _progress(total: int) -> tuple[Callable[[Any], None], Callable[[], None]]:
     """A feeds-done bar on a terminal; silent when stdout is not a TTY."""
     if not sys.stderr.isatty() or total == 0:
         return (lambda _r: None), (lambda: None)
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    progress = Progress(transient=True)
+    progress = Progress(
+        TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    )
     progress.start()
-    bar = progress.add_task("polling feeds", total=total)
+    bar = progress.add_task("poll", total=total)
     return (lambda _r: progress.advance(bar)), progress.stop
 
 
