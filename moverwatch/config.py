@@ -28,6 +28,7 @@ from pydantic import (
 
 from moverwatch.errors import ConfigError
 from moverwatch.watchlist import Watchlist, load_watchlist, parse_watchlist
+from moverwatch.yamlfile import describe_validation_error, read_yaml
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -196,27 +197,6 @@ def _interpolate(value: Any, where: str) -> Any:
     return value
 
 
-def _format_errors(source: str, exc: ValidationError, data: Any) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = err["loc"]
-        # feeds.0.url → feeds[0] (name 'x').url reads better for a user
-        parts: list[str] = []
-        for p in loc:
-            if isinstance(p, int):
-                parts[-1] = f"{parts[-1]}[{p}]" if parts else f"[{p}]"
-            else:
-                parts.append(str(p))
-        field = ".".join(parts) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see the configuration reference in README.md)"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        lines.append(f"{field}: {msg}")
-    return f"invalid config {source}: " + "; ".join(lines)
-
-
 def parse_settings(data: Any, source: str, base_dir: Path) -> Settings:
     """Validate a loaded config mapping; errors name the field and the reason."""
     if not isinstance(data, dict):
@@ -227,7 +207,7 @@ def parse_settings(data: Any, source: str, base_dir: Path) -> Settings:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(source, exc, data)) from None
+        raise ConfigError(describe_validation_error("config", source, exc)) from None
     settings._base_dir = base_dir
     return settings
 
@@ -244,12 +224,5 @@ def load_settings(path: str | Path | None = None) -> Settings:
         )
         return settings
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config {p} is not valid YAML: {exc}") from None
+    data = read_yaml(p, "config", ConfigError)
     return parse_settings(data, str(p), p.resolve().parent)

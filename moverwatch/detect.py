@@ -106,6 +106,12 @@ _CAUSE_UP_RE = re.compile(r"\b(?:lift|lifts|lifted|lifting|boost|boosts|boosted|
                           r"send(?:s|ing)?|sent|drive[sn]?|driving|drove|help(?:s|ed|ing)?)\s*$", re.I)  # fmt: skip
 _CAUSE_DOWN_RE = re.compile(r"\b(?:drag\w*|pull\w*|knock\w*|weigh\w*|dent\w*|hit|hits|hitting|sink\w*|sank)\s*$",
                             re.I)  # fmt: skip
+# "could send Hang Seng up 5%", "is set to push Nikkei to a record": the causation is not realized (§4).
+_HYPO_BEFORE_CAUSE_RE = re.compile(
+    r"\b(?:could|can|may|might|would|will|shall|should|set to|poised to|expected to|likely to|about to|"
+    r"threatens? to|threatening to|seen|risks?)\s+(?:(?:help|helping)\s+)?$",
+    re.I,
+)
 _MCAP_PREFIX_RE = re.compile(
     r"\b(?P<verb>wipe[sd]?|wiping|erase[sd]?|erasing|knock(?:s|ed|ing)?|shave[sd]?|shaving|slash(?:es|ed|ing)?|"
     r"strip(?:s|ped|ping)?|add(?:s|ed|ing)?)\s+(?:out\s+)?(?:about\s+|nearly\s+|more than\s+|over\s+|some\s+|"
@@ -400,11 +406,14 @@ class Detector:
                 continue
 
             inherited = last_dir
-            if _CAUSE_DOWN_RE.search(prefix):
+            cause = _CAUSE_DOWN_RE.search(prefix)
+            if cause:
                 inherited = "down"
-            elif _CAUSE_UP_RE.search(prefix):
-                inherited = "up"
-            pred = read_predicate(tail, low_tail, inherited, sentence_low)
+            else:
+                cause = _CAUSE_UP_RE.search(prefix)
+                if cause:
+                    inherited = "up"
+            pred = read_predicate(tail, low_tail, inherited, sentence_low, causative=cause is not None)
             if pred.rejected and not pred.statements:
                 if trace is not None:
                     trace.append(f"  {names}: {pred.rejected}")
@@ -415,6 +424,8 @@ class Detector:
                 hypothetical = f"hypothetical: {cond.group(0)[:30]!r}"
             elif prev_word and prev_word.group(1) in _OPINION_BEFORE:
                 hypothetical = f"hypothetical: opinion/forecast {prev_word.group(1)!r}"
+            elif cause and (hypo := _HYPO_BEFORE_CAUSE_RE.search(prefix, 0, cause.start())):
+                hypothetical = f"hypothetical: {hypo.group(0).strip()!r} {cause.group(0).strip()!r}"
             # A sentence-initial time adverbial ("So far this year, X has gained 70%") scopes the clause.
             window = ""
             opener = _OPENER_RE.search(prefix) if p_start == s_start else None

@@ -88,7 +88,10 @@ for _f in _inflect("shoot"):
 _LIGHT_VERBS: set[str] = set()
 for _w in ("post", "suffer", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
            "end", "finish", "settle", "open", "trade", "chalk", "deliver", "mark", "hit", "touch", "reach",
-           "set", "scale", "cap", "enjoy", "move", "lock", "remain", "stay", "sit", "hover"):  # fmt: skip
+           "set", "scale", "cap", "enjoy", "move", "lock", "remain", "stay", "sit", "hover",
+           # "pares an early 8% jump": what is pared or reversed is itself a move (§7 "a noun gives direction
+           # and size"); "pare gains" alone stays mild.
+           "pare", "trim", "reverse"):  # fmt: skip
     _LIGHT_VERBS.update(_inflect(_w))
 
 _ARRIVAL = r"(?:hit|hits|hitting|touch(?:es|ed|ing)?|reach(?:es|ed|ing)?|sets?|setting|notch(?:es|ed|ing)?|scal(?:e|es|ed|ing)|marks?|marked|marking)"  # noqa: E501
@@ -151,6 +154,14 @@ _SUPER = (
     r"(?=(?:\s+[\w-]+){0,3}?\s+(?:since|in|ever|on record|of the year|this year)\b)"
 )
 
+# "record one-day drop", "record single-day gain": the biggest one-session move ever (§6.3); the session
+# word keeps "record loss" (a net loss) and "record gains in sales" out.
+_RECORD_MOVE = (
+    r"(?:(?:a|an|the|its|their|new|fresh|another)\s+)*record\s+(?:(?:one|single|1)[- ](?:day|session|week)|daily|intraday|weekly|session|day's|week's)\s+"
+    r"(?:(?:points?|percentage|[\d,]+-point)\s+)?(?P<rdnoun>gain|drop|fall|loss|decline|jump|rally|slide|"
+    r"selloff|sell-off|advance|rise|surge|plunge|slump|rout|tumble|increase|decrease)s?\b"
+)
+
 _TOKEN_RE = re.compile(
     r"(?P<amount>" + _AMOUNT + r")"
     r"|(?P<points>(?:" + _NUM + r")\s?(?:(?:percentage|basis)\s+)?(?:points?|pts?|bps)\b)"
@@ -159,6 +170,7 @@ _TOKEN_RE = re.compile(
     r"|(?P<limit>\blimit[- ](?:up|down)\b|\b(?:upper|lower) circuit\b)"
     r"|(?P<ddigit>\b(?:double|triple)[- ]digit\s+(?P<ddnoun>[\w-]+))"
     r"|(?P<super>\b" + _SUPER + r")"
+    r"|(?P<recday>\b" + _RECORD_MOVE + r")"
     r"|(?P<most>\bthe most (?:since|in)\b)"
     r"|(?P<milestone>\b" + _MILESTONE + r")"
     r"|(?P<mv>\b(?:" + _MV + r")\b)"
@@ -174,18 +186,24 @@ _QUALIFIER_RE = re.compile(
 )
 _ADJ_BEFORE_NOUN = re.compile(
     r"^\s*(?:(?:one-day|single-day|two-day|three-day|daily|weekly|intraday|session|overnight|premarket|"
-    r"pre-market|after-hours|\w+-session|\w+-day)\s+)?$"
+    r"pre-market|after-hours|\w+-session|\w+-day|early|earlier|initial|opening|morning|afternoon|late|"
+    r"sharp|steep|big|huge|massive|surprise)\s+){0,2}$"
 )
 # Subordinators open a clause with its own subject; a gerund after them keeps the subject ("before paring").
 _BOUNDARY_RE = re.compile(
-    r";|:|\s-\s|\.\s|"
+    # ". " inside a sentence is an abbreviation; a month ("on Oct. 10") does not end the predicate.
+    r";|:|\s-\s|(?<!\bjan)(?<!\bfeb)(?<!\bmar)(?<!\bapr)(?<!\bjun)(?<!\bjul)(?<!\baug)(?<!\bsep)"
+    r"(?<!\bsept)(?<!\boct)(?<!\bnov)(?<!\bdec)\.\s|"
     r"(?<!much )(?<!many )(?<!well )(?<!high )(?<!little )(?<!low )(?<!such )"
     r"\b(?:as|after|while|when|whereas|but|amid|because|though|although|despite|following|ahead of|"
     r"even as|until|unless|if|yet|whilst|once)\b(?!-)(?!\s+(?:much|little|high|low|well|many|hours|"
     r"the (?:bell|close|open)|[a-z]+ing\b))"
 )
 # ", BP 4%" / "and Honda 3%": an ellipsis with an unwatched subject ends the current subject's predicate.
-_ELLIPSIS_OTHER_RE = re.compile(r"(?:,\s*|\s+(?i:and)\s+|\s+&\s+)(?:[A-Z][\w.&'-]*\s+){1,3}\(?[+-]?\d")
+_ELLIPSIS_OTHER_RE = re.compile(
+    r"(?:,\s*|\s+(?i:and)\s+|\s+&\s+)(?!(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d)"
+    r"(?:[A-Z][\w.&'-]*\s+){1,3}\(?[+-]?\d"
+)
 _COMPOUND_NOUN_RE = re.compile(
     r"\s+(?:fears?|worries|worry|concerns?|risks?|talk|warnings?|probe|investigation|lawsuit|victims?|"
     r"survivors?|site|report|data|plans?|hopes?|bets?|trade|stocks?)\b"
@@ -239,44 +257,78 @@ _FILLER_WORDS = {"shares", "share", "stock", "stocks", "adrs", "adr", "adss", "i
 _MV_FILLER_RE = re.compile(r"\s*(?:'s\s+)?(?:" + _MV + r")(?![\w-])")
 _PRED_START_SKIP_RE = re.compile(
     r"(?:(?:a|an|the|its|their|another|fresh|new|further|sharp|steep|massive|huge|big|strong|solid|"
-    r"modest|slight|small|rare|at|with|in|day|week|morning|trading|trade|session)\s+){0,4}"
+    r"modest|slight|small|rare|at|with|in|day|week|morning|trading|trade|session|early|earlier|initial|"
+    r"opening|intraday|all|much|most|some|part|of)\s+){0,4}"
 )
 
+_MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
+_MONTH_ABBR = r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+_WEEKDAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_MON = r"(?:" + _MONTHS + r"|(?:" + _MONTH_ABBR + r")\.?)"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# Explicitly dated past moves (W2): "on Oct. 10", "on Friday, Oct. 10", "on 10 October", "in March 2020",
+# "in the 2008 crash", "the Aug. 2024 rout", "last October", "two weeks ago".
+_DATED_PAST = (
+    r"\bon (?:<WD>,?\s+)?(?:the\s+)?(?:<MON>\s+<DAY>\b|<DAY>\s+(?:of\s+)?<MON>(?![a-z]))"
+    r"|\b<MON>\s+(?:<DAY>,?\s+)?(?:19|20)\d\d\b"
+    r"|\b(?:in|during) the (?:[\w.-]+\s+){0,2}?(?:19|20)\d\d\b"
+    r"|\blast <MONTHS>\b|\b(?:weeks|months|years|a week|a month|a year) ago\b"
+)
+for _ph, _rx in (("<WD>", _WEEKDAYS), ("<MON>", _MON), ("<DAY>", _DAY), ("<MONTHS>", "(?:" + _MONTHS + ")")):
+    _DATED_PAST = _DATED_PAST.replace(_ph, _rx)
+# (pattern, reason, comparable): a comparable marker after a superlative describes today's move (W3:
+# "its biggest gain this year", "worst week since March 2020"); the others always measure a span.
 _W2_RES = (
     (
         re.compile(r"\b(?:so far )?this (?:year|month|quarter|decade|century)\b"),
         "cumulative (year-to-date / this year, month or quarter)",
+        True,
     ),
-    (re.compile(r"\b(?:year|month|quarter)[- ]to[- ]date\b|\b[ymq]td\b"), "cumulative: year-to-date"),
-    (re.compile(r"\bin (?:19|20)\d\d\b"), "cumulative: a calendar year"),
+    (re.compile(r"\b(?:year|month|quarter)[- ]to[- ]date\b|\b[ymq]td\b"), "cumulative: year-to-date", True),
+    (re.compile(r"\bin (?:19|20)\d\d\b"), "cumulative: a calendar year", True),
     (
-        re.compile(
-            r"\b(?:in|during|for|through) (?:january|february|march|april|may|june|july|august|september|"
-            r"october|november|december)\b"
-        ),
+        re.compile(r"\b(?:in|during|for|through) (?:" + _MONTHS + r"|(?:" + _MONTH_ABBR + r")\.)(?!-)"),
         "cumulative: a past month",
+        True,
     ),
-    (re.compile(r"\b(?:last|past|previous) (?:year|month|quarter|decade)\b"), "cumulative: a past period"),
+    (
+        re.compile(_DATED_PAST),
+        "historical: an explicitly dated past move",
+        True,
+    ),
+    (
+        re.compile(r"\b(?:last|past|previous) (?:year|month|quarter|decade)\b"),
+        "cumulative: a past period",
+        True,
+    ),
     (
         re.compile(
             r"\b(?:from|off|below|above) (?:(?:its|their|the|a|an)\s+)?(?:[\w'-]+\s+){0,3}?(?:peak|record|high|highs|"
             r"top|ipo|listing|debut|low|lows|bottom|offer price|ipo price|issue price|trough)\b"
         ),
         "cumulative: measured from a past level",
+        False,
     ),
-    (re.compile(r"\bbear market\b|\bcorrection\b"), "cumulative: bear market/correction (from a peak)"),
+    (
+        re.compile(r"\bbear market\b|\bcorrection\b"),
+        "cumulative: bear market/correction (from a peak)",
+        False,
+    ),
     (
         re.compile(r"\b(?:monthly|quarterly|annual|yearly|year-long|month-long|multi-week|multi-month)\b"),
         "cumulative: a monthly/annual span",
+        False,
     ),
     (
         re.compile(r"\bin the (?:first|second|third|fourth|last) (?:half|quarter)\b"),
         "cumulative: a past period",
+        True,
     ),
 )
 # One alternation for all W2 markers (one scan per statement); the group name gives the reason.
-_W2_RE = re.compile("|".join(f"(?P<w{i}>{rx.pattern})" for i, (rx, _r) in enumerate(_W2_RES)))
-_W2_REASONS = [reason for _rx, reason in _W2_RES]
+_W2_RE = re.compile("|".join(f"(?P<w{i}>{rx.pattern})" for i, (rx, _r, _c) in enumerate(_W2_RES)))
+_W2_REASONS = [reason for _rx, reason, _c in _W2_RES]
+_W2_COMPARABLE = [comparable for _rx, _r, comparable in _W2_RES]
 _SINCE_RE = re.compile(r"\bsince\b")
 _W3_BEFORE_RE = re.compile(
     r"\b(?:biggest|largest|best|worst|most|sharpest|steepest|strongest|weakest|highest|lowest|heaviest|"
@@ -321,6 +373,19 @@ _TO_END_RE = re.compile(r"\bto\s*$")
 _LOW_RE = re.compile(r"\blow|\blowest|\bbottom")
 _MV_AFTER_RE = re.compile(r"\s*(?:(?:in|of|off|from|to)\s+(?:its\s+|their\s+)?)?(?:" + _MV + r")\b")
 _AMOUNT_LEVEL_RE = re.compile(r"\b(?:to|above|past|over|beyond|at|near|below|under|beneath|through)\s*$")
+# ", trimming ...", ", which ...": a participle or relative clause after a statement (prepositions and
+# nouns ending in -ing are not participles).
+_CLAUSE_BREAK_RE = re.compile(
+    r",\s*(?:(?!(?:during|according|including|excluding|regarding|morning|evening|nothing|something|anything|"
+    r"everything|spring|sterling|beijing|nanjing|trading)\b)[a-z]{2,}ing|which)\b"
+)
+_SPAN_NOUN_RE = re.compile(r"\b(?:streak|run|string|stretch|spell|winning|losing)\b")
+# Between a W2 marker and the move noun it premodifies: only possessives, adjectives, numbers.
+_PREMODIFIER_GAP_RE = re.compile(
+    r"(?:'s)?(?:\s+(?!(?:and|or|but|to|in|on|at|with|by|for|from|of|as|than|then|after|before|while)\b)"
+    r"[\w.%-]+){0,2}\s*"
+)
+_IN_NONPRICE_RE = re.compile(r"\s+(?:in|of)\s+(?:[\w-]+\s+)?(?:" + _NONPRICE + r")\b")
 _FUTURE_RE = re.compile(r"\bnext (?:year|month|week|quarter)\b|\bby (?:year-end|the end of)\b")
 
 
@@ -378,9 +443,11 @@ def _longest_duration(text: str) -> int:
 
 def window_reason(scope: str, sentence: str) -> str:
     """Why a statement whose scope (lower-case) is ``scope`` is outside the eligible window, or ''."""
-    m2 = _W2_RE.search(scope)
-    if m2 and m2.lastgroup:
-        return _W2_REASONS[int(m2.lastgroup[1:])]
+    for m2 in _W2_RE.finditer(scope):
+        i = int(m2.lastgroup[1:]) if m2.lastgroup else 0
+        if _W2_COMPARABLE[i] and _W3_BEFORE_RE.search(scope, 0, m2.start()):
+            continue  # W3: "its biggest gain this year" compares today's move with the period
+        return _W2_REASONS[i]
     for m in _SINCE_RE.finditer(scope):
         # W3: "worst day since 2008" compares today's move; it does not measure from 2008.
         if not _W3_BEFORE_RE.search(scope, 0, m.start()):
@@ -468,11 +535,14 @@ def _region_end(tail: str, low_tail: str, start: int) -> int:
     return end
 
 
-def read_predicate(tail: str, low_tail: str, inherited_dir: str | None, sentence_low: str) -> Predicate:
+def read_predicate(
+    tail: str, low_tail: str, inherited_dir: str | None, sentence_low: str, causative: bool = False
+) -> Predicate:
     """Read the move statements in ``tail`` (the text right after a subject, up to the next subject).
 
     ``inherited_dir`` is the direction a bare size takes ("Samsung rises 6%, SK Hynix 9%": the verb is
-    elided) when the tail itself gives none.
+    elided) when the tail itself gives none. ``causative``: the subject is the object of a causative verb
+    ("sends Nikkei to a record high"), whose "to" is an arrival (§3.1, §6.4).
     """
     pred = Predicate()
     start, mv, pred.coord_names = read_filler(tail, low_tail)
@@ -493,7 +563,10 @@ def read_predicate(tail: str, low_tail: str, inherited_dir: str | None, sentence
         head = _QUALIFIER_RE.match(region, lead.end()).end()  # type: ignore[union-attr]
     first = _TOKEN_RE.match(region, head)
     ok = False
-    if first is not None:
+    if causative and first is not None and first.group(0) == "to":
+        nxt0 = _TOKEN_RE.match(region, _PRED_START_SKIP_RE.match(region, first.end() + 1).end())  # type: ignore[union-attr]
+        ok = nxt0 is not None and nxt0.lastgroup == "milestone"
+    elif first is not None:
         kind = first.lastgroup
         if kind == "word":
             w = first.group("word")
@@ -511,24 +584,32 @@ def read_predicate(tail: str, low_tail: str, inherited_dir: str | None, sentence
                     nxt = _TOKEN_RE.match(region, pos2)
                     if nxt is not None and nxt.lastgroup in (
                         "pct", "mult", "limit", "ddigit", "super", "milestone", "particle", "most", "amount",
+                        "recday",
                     ):  # fmt: skip
                         ok = True
                     elif nxt is not None and nxt.lastgroup == "word" and nxt.group("word") in LEXICON:
                         ok = True
-        elif kind in ("pct", "mult", "particle", "limit", "amount", "super", "ddigit"):
+        elif kind in ("pct", "mult", "particle", "limit", "amount", "super", "ddigit", "recday"):
             ok = True
     if not ok:
         pred.rejected = _reject_reason(region[head:] if region.strip() else low_tail[start:])
         return pred
 
-    _interpret(region, tail[start:end], head, inherited_dir, mv, sentence_low, pred)
+    _interpret(region, tail[start:end], head, inherited_dir, mv, sentence_low, pred, causative)
     if not pred.statements and not pred.rejected:
         pred.rejected = _reject_reason(region)
     return pred
 
 
 def _interpret(
-    region: str, orig: str, pos: int, inherited: str | None, mv: bool, sentence_low: str, pred: Predicate
+    region: str,
+    orig: str,
+    pos: int,
+    inherited: str | None,
+    mv: bool,
+    sentence_low: str,
+    pred: Predicate,
+    causative: bool = False,
 ) -> None:
     tokens = [m for m in _TOKEN_RE.finditer(region, pos)]
     phrase_dir: str | None = None  # direction of the current verb phrase
@@ -540,6 +621,7 @@ def _interpret(
     pending_word: Statement | None = None
     sized: list[tuple[Statement, int, int]] = []  # statement, start, end in region
     statements: list[tuple[int, Statement]] = []  # (region offset, statement)
+    anchors: dict[int, int] = {}  # size offset -> start of its noun/verb phrase ("loss of 30%": "loss")
     saw_move_verb = False
 
     def flush_word() -> None:
@@ -646,6 +728,8 @@ def _interpret(
             phrase_sized = True
             pending_word = None
             statements.append((t.start(), st))
+            if phrase_has_verb and phrase_start < t.start():
+                anchors[t.start()] = phrase_start
             i += 1
             continue
         if kind == "mult":
@@ -691,6 +775,12 @@ def _interpret(
                 statements.append((t.start(), Statement(d5, None, True, "superlative", text)))
             i += 1
             continue
+        if kind == "recday":
+            if not _IN_NONPRICE_RE.match(region, t.end()):
+                d6 = LEXICON[t.group("rdnoun")][0]
+                statements.append((t.start(), Statement(d6, None, True, "superlative", text)))
+            i += 1
+            continue
         if kind == "most":
             if phrase_dir is not None:
                 statements.append((t.start(), Statement(phrase_dir, None, True, "superlative", text)))
@@ -699,7 +789,7 @@ def _interpret(
         if kind == "milestone":
             before = region[: t.start()]
             arrival = bool(_ARRIVAL_END_RE.search(before)) or (
-                saw_move_verb and bool(_TO_END_RE.search(before))
+                (saw_move_verb or causative) and bool(_TO_END_RE.search(before))
             )
             low_high = "down" if _LOW_RE.search(text) else "up"
             if arrival:
@@ -746,15 +836,23 @@ def _interpret(
     # Time window (§5) of each statement: from its own text up to the next statement.
     # A milestone or superlative inside a scope describes the move ("falls 10% from its record high"), so it
     # does not end the scope of the statement before it.
+    # A W2 marker belongs to the statement it qualifies (§5 "unless a W2 marker applies to it"): one in a
+    # following participle clause or premodifying the next move noun is carried over to that statement.
     offsets = [p[0] for p in statements]
     kinds = [p[1].kind for p in statements]
+    carried: dict[int, str] = {}
     for k, (off, st) in enumerate(statements):
         nxt = len(region)
+        k_next = -1
         for k2 in range(k + 1, len(offsets)):
             if offsets[k2] > off and kinds[k2] not in ("milestone", "superlative"):
                 nxt = offsets[k2]
+                k_next = k2
                 break
-        scope = region[off:nxt]
+        cut = _scope_end(region, off, nxt, anchors.get(nxt, nxt), k_next >= 0)
+        if cut < nxt and k_next >= 0:
+            carried[k_next] = region[cut:nxt]
+        scope = carried.get(k, "") + region[off:cut]
         if st.kind == "size" and st.direction is None:
             st.eligible = False
             st.reason = "size without a direction"
@@ -766,6 +864,20 @@ def _interpret(
             st.reason = why
         pred.statements.append(st)
     _mark_lists(region, statements)
+
+
+def _scope_end(region: str, off: int, nxt: int, next_anchor: int, has_next: bool) -> int:
+    """Where the time-window scope of the statement at ``off`` ends (``nxt``: the next statement)."""
+    brk = _CLAUSE_BREAK_RE.search(region, off, nxt)
+    if brk is not None and (has_next or _SPAN_NOUN_RE.search(region, brk.end(), nxt)):
+        # "jumps 7%, trimming its year-to-date loss to 30%"; "rises 2.5%, extending its winning streak to
+        # seven sessions": the participle clause measures its own quantity, not this statement's.
+        return brk.start()
+    if has_next:
+        for m in _W2_RE.finditer(region, off, nxt):
+            if _PREMODIFIER_GAP_RE.fullmatch(region, m.end(), next_anchor):
+                return m.start()  # "its year-to-date loss of 30%": the marker modifies the next noun
+    return nxt
 
 
 def _mark_lists(region: str, statements: list[tuple[int, Statement]]) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from moverwatch.errors import WatchlistError
+from moverwatch.yamlfile import describe_validation_error, read_yaml
 
 
 class Ticker(BaseModel):
@@ -67,14 +67,6 @@ class Watchlist(BaseModel):
         return {t.symbol: t for t in self.tickers}
 
 
-def _format_validation_error(source: str, exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{loc}: {err['msg']}")
-    return f"invalid watchlist {source}: " + "; ".join(parts)
-
-
 def parse_watchlist(data: Any, source: str = "<inline>") -> Watchlist:
     """Validate an already-loaded watchlist mapping; errors name the entry and field."""
     if not isinstance(data, dict):
@@ -84,18 +76,11 @@ def parse_watchlist(data: Any, source: str = "<inline>") -> Watchlist:
     try:
         return Watchlist.model_validate(data)
     except ValidationError as exc:
-        raise WatchlistError(_format_validation_error(source, exc)) from None
+        raise WatchlistError(describe_validation_error("watchlist", source, exc)) from None
 
 
 def load_watchlist(path: str | Path) -> Watchlist:
     """Read a watchlist YAML file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WatchlistError(f"cannot read watchlist {p}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise WatchlistError(f"watchlist {p} is not valid YAML: {exc}") from None
+    data = read_yaml(p, "watchlist", WatchlistError)
     return parse_watchlist(data, str(p))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 import yaml
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from moverwatch.state import RedisStore, SQLiteStore, StateStore
 
@@ -66,3 +69,55 @@ def write_config(path: Path, **overrides: Any) -> Path:
     data.update(overrides)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+class Webhook:
+    """A local HTTP endpoint that records what Apprise posts; answers 500 to the first `failures` requests."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.messages: list[dict[str, Any]] = []
+        self.server = HTTPServer(host="127.0.0.1", port=0)
+        self.server.expect_request("/hook", method="POST").respond_with_handler(self._handle)
+        self.server.start()
+
+    def _handle(self, request: Request) -> Response:
+        self.calls += 1
+        if self.calls <= self.failures:
+            return Response("boom", status=500)
+        self.messages.append(json.loads(request.get_data(as_text=True)))
+        return Response("ok", status=200)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.port)
+
+    def url(self, auth: str = "") -> str:
+        """The Apprise json:// URL of this hook (`auth` like "user:pass@")."""
+        return f"json://{auth}127.0.0.1:{self.port}/hook"
+
+    def moves(self) -> list[str]:
+        """'SYMBOL ▲' / 'SYMBOL ▼' of each alert received (the push title starts with them)."""
+        return [" ".join(m["title"].split()[:2]) for m in self.messages]
+
+
+@pytest.fixture
+def make_webhook() -> Iterator[Callable[..., Webhook]]:
+    """A factory of local webhooks, all stopped after the test."""
+    made: list[Webhook] = []
+
+    def make(failures: int = 0) -> Webhook:
+        made.append(Webhook(failures))
+        return made[-1]
+
+    yield make
+    for w in made:
+        if w.server.is_running():
+            w.server.stop()
+
+
+@pytest.fixture
+def webhook(make_webhook: Callable[..., Webhook]) -> Webhook:
+    """One local webhook that accepts everything."""
+    return make_webhook()

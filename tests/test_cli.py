@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,9 +10,8 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
-from .conftest import FEEDS, write_config
+from .conftest import FEEDS, Webhook, write_config
 
 EVER = "100000d"  # fixture news is from February 2025
 
@@ -53,32 +51,18 @@ def test_feeds_command_shows_health_after_a_run(tmp_path: Path) -> None:
         assert name in out.stdout
 
 
-class Hook:
-    def __init__(self) -> None:
-        self.server = HTTPServer(host="127.0.0.1", port=0)
-        self.messages: list[dict[str, Any]] = []
-        self.server.expect_request("/hook", method="POST").respond_with_handler(self._handle)
-        self.server.start()
-
-    def _handle(self, request: Request) -> Response:
-        self.messages.append(json.loads(request.get_data(as_text=True)))
-        return Response("ok")
-
-
 @pytest.fixture
-def hook() -> Any:
-    h = Hook()
-    yield h
-    h.server.stop()
+def hook(webhook: Webhook) -> Webhook:
+    return webhook
 
 
-def test_notify_test_reports_each_channel(tmp_path: Path, hook: Hook) -> None:
+def test_notify_test_reports_each_channel(tmp_path: Path, hook: Webhook) -> None:
     """notify-test says ok for a working channel and FAILED with a reason for a dead one (exit 1)."""
     cfg = write_config(
         tmp_path / "c.yaml",
         feeds=[{"name": "x", "url": "http://127.0.0.1:1/feed"}],
         channels=[
-            {"url": f"json://127.0.0.1:{hook.server.port}/hook", "name": "good"},
+            {"url": hook.url(), "name": "good"},
             {"url": "json://127.0.0.1:1/hook", "name": "dead"},
         ],
     )
@@ -87,11 +71,11 @@ def test_notify_test_reports_each_channel(tmp_path: Path, hook: Hook) -> None:
     assert len(hook.messages) == 1
     ok_line = next(line for line in out.stdout.splitlines() if line.startswith("ok"))
     failed_line = next(line for line in out.stdout.splitlines() if line.startswith("FAILED"))
-    assert str(hook.server.port) in ok_line
+    assert str(hook.port) in ok_line
     assert "127.0.0.1" in failed_line and "onnection" in failed_line
 
 
-def _feed_config(tmp_path: Path, httpserver: HTTPServer, hook: Hook, state: str, **extra: Any) -> Path:
+def _feed_config(tmp_path: Path, httpserver: HTTPServer, hook: Webhook, state: str, **extra: Any) -> Path:
     httpserver.expect_request("/af.xml").respond_with_data((FEEDS / "asiafinancial.xml").read_bytes())
     httpserver.expect_request("/digest.xml").respond_with_data(
         (FEEDS / "asiamarketsdigest_syndication.xml").read_bytes()
@@ -102,7 +86,7 @@ def _feed_config(tmp_path: Path, httpserver: HTTPServer, hook: Hook, state: str,
             {"name": "asiafinancial", "url": httpserver.url_for("/af.xml")},
             {"name": "digest", "url": httpserver.url_for("/digest.xml")},
         ],
-        channels=[{"url": f"json://127.0.0.1:{hook.server.port}/hook", "name": "hook"}],
+        channels=[{"url": hook.url(), "name": "hook"}],
         state=state,
         max_age=EVER,
         **extra,
@@ -110,7 +94,7 @@ def _feed_config(tmp_path: Path, httpserver: HTTPServer, hook: Hook, state: str,
 
 
 def test_unreachable_redis_fails_clearly_and_next_run_delivers(
-    tmp_path: Path, httpserver: HTTPServer, hook: Hook, redis_url: str, redis_prefix: str
+    tmp_path: Path, httpserver: HTTPServer, hook: Webhook, redis_url: str, redis_prefix: str
 ) -> None:
     """With Redis down the run exits 3 naming Redis, sends and marks nothing; the next run delivers."""
     cfg = _feed_config(tmp_path, httpserver, hook, "redis://127.0.0.1:1/0", redis_prefix=redis_prefix)
@@ -126,7 +110,7 @@ def test_unreachable_redis_fails_clearly_and_next_run_delivers(
 
 
 def test_parallel_runs_share_redis_and_send_each_alert_once(
-    tmp_path: Path, httpserver: HTTPServer, hook: Hook, redis_url: str, redis_prefix: str
+    tmp_path: Path, httpserver: HTTPServer, hook: Webhook, redis_url: str, redis_prefix: str
 ) -> None:
     """Two processes polling the same feeds at once with one Redis send each alert exactly once."""
     cfg = _feed_config(tmp_path, httpserver, hook, redis_url, redis_prefix=redis_prefix)
@@ -145,5 +129,5 @@ def test_parallel_runs_share_redis_and_send_each_alert_once(
     for p in procs:
         _out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    titles = [" ".join(m["title"].split()[:2]) for m in hook.messages]
+    titles = hook.moves()
     assert titles and len(titles) == len(set(titles)), titles

@@ -6,7 +6,7 @@ import email
 import email.policy
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,41 +24,11 @@ from moverwatch.models import Alert, Move, NewsItem
 from moverwatch.notify import Notifier
 from moverwatch.state import StateStore
 
-from .conftest import CORPUS, FEEDS
+from .conftest import CORPUS, FEEDS, Webhook
 
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
 HEADLINE = "Alibaba Shares Jump 14% as <China> Tech & Stocks Hit a Hot Streak"
 URL = "https://www.asiafinancial.com/alibaba-shares-jump-14-as-china-tech-stocks-hit-a-hot-streak"
-
-
-class FlakyHook:
-    """A webhook that answers 500 for the first `failures` requests, then 200; counts what it accepted."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.calls = 0
-        self.accepted: list[dict[str, Any]] = []
-        self.server = HTTPServer(host="127.0.0.1", port=0)
-        self.server.expect_request("/hook", method="POST").respond_with_handler(self._handle)
-        self.server.start()
-
-    def _handle(self, request: Request) -> Response:
-        self.calls += 1
-        if self.calls <= self.failures:
-            return Response("boom", status=500)
-        self.accepted.append(request.get_json())
-        return Response("ok", status=200)
-
-    def url(self, auth: str = "") -> str:
-        return f"json://{auth}127.0.0.1:{self.server.port}/hook"
-
-
-@pytest.fixture
-def hooks() -> Iterator[list[FlakyHook]]:
-    made: list[FlakyHook] = []
-    yield made
-    for h in made:
-        h.server.stop()
 
 
 def _settings(channels: list[dict[str, Any]], **delivery: Any) -> Settings:
@@ -90,11 +60,10 @@ def _enqueue(
 
 
 def test_channel_down_for_three_runs_then_recovers_delivers_once(
-    store: StateStore, hooks: list[FlakyHook]
+    store: StateStore, make_webhook: Callable[..., Webhook]
 ) -> None:
     """A channel answering 500 three times gets the alert exactly once when it recovers."""
-    hook = FlakyHook(failures=3)
-    hooks.append(hook)
+    hook = make_webhook(failures=3)
     settings = _settings([{"url": hook.url(), "name": "hook"}])
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
@@ -104,15 +73,14 @@ def test_channel_down_for_three_runs_then_recovers_delivers_once(
         reports.append(deliver(store, notifier, settings, now, "w"))
         now += timedelta(hours=1)  # past any backoff
     assert [len(r.failed) for r in reports[:3]] == [1, 1, 1]
-    assert len(hook.accepted) == 1
+    assert len(hook.messages) == 1
     assert sum(len(r.sent) for r in reports) == 1
     assert store.pending_count() == 0
 
 
-def test_failed_send_waits_for_its_backoff(store: StateStore, hooks: list[FlakyHook]) -> None:
+def test_failed_send_waits_for_its_backoff(store: StateStore, make_webhook: Callable[..., Webhook]) -> None:
     """A failed alert is not retried before its backoff delay, so a down channel is not hammered."""
-    hook = FlakyHook(failures=1)
-    hooks.append(hook)
+    hook = make_webhook(failures=1)
     settings = _settings([{"url": hook.url(), "name": "hook"}], backoff="5m")
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
@@ -121,10 +89,11 @@ def test_failed_send_waits_for_its_backoff(store: StateStore, hooks: list[FlakyH
     assert len(deliver(store, notifier, settings, NOW + timedelta(minutes=5), "w").sent) == 1
 
 
-def test_alert_is_parked_dead_after_max_attempts(store: StateStore, hooks: list[FlakyHook]) -> None:
+def test_alert_is_parked_dead_after_max_attempts(
+    store: StateStore, make_webhook: Callable[..., Webhook]
+) -> None:
     """After max_attempts failures the alert is listed as dead with the reason, not dropped."""
-    hook = FlakyHook(failures=100)
-    hooks.append(hook)
+    hook = make_webhook(failures=100)
     settings = _settings([{"url": hook.url(), "name": "hook"}], max_attempts=3)
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
@@ -136,54 +105,56 @@ def test_alert_is_parked_dead_after_max_attempts(store: StateStore, hooks: list[
     assert "500" in dead["error"] or "error" in dead["error"].lower()
 
 
-def test_one_channel_failing_does_not_resend_to_the_other(store: StateStore, hooks: list[FlakyHook]) -> None:
+def test_one_channel_failing_does_not_resend_to_the_other(
+    store: StateStore, make_webhook: Callable[..., Webhook]
+) -> None:
     """Per-channel acks: a success on one channel and a failure on another retry only the failed one."""
-    good, bad = FlakyHook(), FlakyHook(failures=1)
-    hooks.extend([good, bad])
+    good, bad = make_webhook(), make_webhook(failures=1)
     settings = _settings([{"url": good.url(), "name": "good"}, {"url": bad.url(), "name": "bad"}])
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
     for i in range(3):
         deliver(store, notifier, settings, NOW + timedelta(hours=i), "w")
-    assert len(good.accepted) == 1 and len(bad.accepted) == 1
+    assert len(good.messages) == 1 and len(bad.messages) == 1
 
 
-def test_crash_after_claim_delivers_on_next_run(store: StateStore, hooks: list[FlakyHook]) -> None:
+def test_crash_after_claim_delivers_on_next_run(
+    store: StateStore, make_webhook: Callable[..., Webhook]
+) -> None:
     """A worker that dies after claiming (before sending) loses nothing: the next run sends it."""
-    hook = FlakyHook()
-    hooks.append(hook)
+    hook = make_webhook()
     settings = _settings([{"url": hook.url(), "name": "hook"}], claim_timeout="0s")
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
     # The dead worker even took the delivery from the outbox before dying.
     assert len(store.take_deliveries(NOW, 10, "dead-worker", timedelta(0))) == 1
     report = deliver(store, notifier, settings, NOW + timedelta(seconds=1), "next-worker")
-    assert len(report.sent) == 1 and len(hook.accepted) == 1
+    assert len(report.sent) == 1 and len(hook.messages) == 1
 
 
-def test_flood_control_sends_a_digest_for_the_rest(store: StateStore, hooks: list[FlakyHook]) -> None:
+def test_flood_control_sends_a_digest_for_the_rest(
+    store: StateStore, make_webhook: Callable[..., Webhook]
+) -> None:
     """Beyond per_channel_per_minute, the rest of a burst arrives as one digest; nothing is lost."""
-    hook = FlakyHook()
-    hooks.append(hook)
+    hook = make_webhook()
     settings = _settings([{"url": hook.url(), "name": "hook"}], per_channel_per_minute=3)
     notifier = Notifier(settings.channels)
     symbols = ["BABA", "JD", "BIDU", "PDD", "NIO", "LI"]
     for s in symbols:
         _enqueue(store, notifier, symbol=s, headline=f"{s} shares jump 14%")
     report = deliver(store, notifier, settings, NOW, "w")
-    assert len(hook.accepted) == 3  # two single alerts and one digest
+    assert len(hook.messages) == 3  # two single alerts and one digest
     assert report.digests == 1
-    digest = hook.accepted[-1]["message"]
+    digest = hook.messages[-1]["message"]
     assert all(s in digest for s in symbols[2:])
     assert len(report.sent) == len(symbols) and store.pending_count() == 0
 
 
 def test_secret_in_channel_url_never_logged(
-    store: StateStore, hooks: list[FlakyHook], caplog: pytest.LogCaptureFixture
+    store: StateStore, make_webhook: Callable[..., Webhook], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A failing channel's password/token appears in no log line, error or dead letter."""
-    hook = FlakyHook(failures=100)
-    hooks.append(hook)
+    hook = make_webhook(failures=100)
     secret = "S3cretT0kenValue"
     settings = _settings([{"url": hook.url(f"user:{secret}@")}], max_attempts=2)
     caplog.set_level(logging.DEBUG)
@@ -201,10 +172,9 @@ def test_secret_in_channel_url_never_logged(
     assert all(secret not in t for t in texts)
 
 
-def test_routing_by_tags(store: StateStore, hooks: list[FlakyHook]) -> None:
+def test_routing_by_tags(store: StateStore, make_webhook: Callable[..., Webhook]) -> None:
     """A tagged channel gets alerts of tickers naming its tag; untagged channels get everything."""
-    desk, all_ = FlakyHook(), FlakyHook()
-    hooks.extend([desk, all_])
+    desk, all_ = make_webhook(), make_webhook()
     settings = _settings(
         [{"url": desk.url(), "name": "desk", "tags": ["china"]}, {"url": all_.url(), "name": "all"}]
     )
@@ -290,15 +260,14 @@ def test_ntfy_push_arrives_with_short_line_and_link(store: StateStore) -> None:
 
 
 def test_worker_crash_after_claim_in_a_cycle_delivers_next_cycle(
-    store: StateStore, hooks: list[FlakyHook], tmp_path: Path, httpserver: HTTPServer
+    store: StateStore, make_webhook: Callable[..., Webhook], tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     """A cycle that dies right after claiming (before any send) leaves its alerts for the next cycle, once."""
     from moverwatch.cycle import run_cycle
     from moverwatch.detect import Detector
     from moverwatch.errors import MoverwatchError
 
-    hook = FlakyHook()
-    hooks.append(hook)
+    hook = make_webhook()
     httpserver.expect_request("/af.xml").respond_with_data((FEEDS / "asiafinancial.xml").read_bytes())
     settings = parse_settings(
         {
@@ -325,13 +294,13 @@ def test_worker_crash_after_claim_in_a_cycle_delivers_next_cycle(
     notifier.send = dying_send  # type: ignore[method-assign]
     with pytest.raises(Crash):
         run_cycle(settings, store, detector, notifier, clock=lambda: NOW, worker="doomed")
-    assert hook.accepted == []
+    assert hook.messages == []
     notifier.send = original  # type: ignore[method-assign]
     later = NOW + settings.delivery.claim_timeout + timedelta(seconds=1)
     report = run_cycle(settings, store, detector, notifier, clock=lambda: later, worker="next")
-    symbols = [m["title"].split()[0] for m in hook.accepted]
+    symbols = [m["title"].split()[0] for m in hook.messages]
     assert "BABA" in symbols and len(symbols) == len(set(symbols)) == len(report.delivery.sent)
     again = run_cycle(
         settings, store, detector, notifier, clock=lambda: later + timedelta(hours=1), worker="next"
     )
-    assert again.delivery.sent == [] and len(hook.accepted) == len(symbols)
+    assert again.delivery.sent == [] and len(hook.messages) == len(symbols)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,11 +9,10 @@ from typing import Any
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from flows.poll import poll_feeds
 
-from .conftest import FEEDS, write_config
+from .conftest import FEEDS, Webhook, write_config
 
 # Feed fixtures are dated February 2025: a max_age this long keeps them alertable in tests.
 EVER = "100000d"
@@ -25,37 +23,6 @@ def prefect_api() -> Iterator[None]:
     """One ephemeral Prefect API for the whole session (it costs ~10 s to start)."""
     with prefect_test_harness(server_startup_timeout=120):
         yield
-
-
-class Webhook:
-    """A local HTTP endpoint that records what Apprise posts to it."""
-
-    def __init__(self) -> None:
-        self.server = HTTPServer(host="127.0.0.1", port=0)
-        self.messages: list[dict[str, Any]] = []
-        self.server.expect_request("/hook", method="POST").respond_with_handler(self._handle)
-        self.server.start()
-
-    def _handle(self, request: Request) -> Response:
-        self.messages.append(json.loads(request.get_data(as_text=True)))
-        return Response("ok", status=200)
-
-    @property
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.server.port}/hook"
-
-    def moves(self) -> list[str]:
-        """'SYMBOL ▲' / 'SYMBOL ▼' of each alert received (the push title starts with them)."""
-        return [" ".join(m["title"].split()[:2]) for m in self.messages]
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    w = Webhook()
-    yield w
-    w.server.clear()
-    if w.server.is_running():
-        w.server.stop()
 
 
 @pytest.fixture
@@ -79,7 +46,7 @@ def _config(tmp_path: Path, feed_server: HTTPServer, webhook: Webhook, state: st
                 {"name": "asiafinancial", "url": feed_server.url_for("/af.xml")},
                 {"name": "asiamarketsdigest", "url": feed_server.url_for("/digest.xml")},
             ],
-            channels=[{"url": webhook.url, "name": "desk-hook"}],
+            channels=[{"url": webhook.url(), "name": "desk-hook"}],
             state=state,
             max_age=EVER,
             **extra,
@@ -148,9 +115,9 @@ def test_channel_url_from_prefect_secret_block(
     """A channel named by a Prefect Secret block gets alerts; the URL never sits in the config file."""
     from prefect.blocks.system import Secret
 
-    Secret(value=webhook.url).save("mw-test-hook", overwrite=True)
+    Secret(value=webhook.url()).save("mw-test-hook", overwrite=True)
     cfg = Path(_config(tmp_path, feed_server, webhook, f"sqlite:///{tmp_path}/state.db"))
-    cfg.write_text(cfg.read_text().replace(f"url: {webhook.url}", "secret_block: mw-test-hook"))
-    assert webhook.url not in cfg.read_text()
+    cfg.write_text(cfg.read_text().replace(f"url: {webhook.url()}", "secret_block: mw-test-hook"))
+    assert webhook.url() not in cfg.read_text()
     counts = poll_feeds(str(cfg))
     assert counts["sent"] == len(webhook.messages) > 0
