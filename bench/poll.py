@@ -38,7 +38,6 @@ import argparse
 import asyncio
 import email.utils
 import functools
-import gc
 import gzip
 import hashlib
 import html
@@ -54,7 +53,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -657,8 +656,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 import flows.poll  # noqa: F401  (imported before the timers wrap its `deliver`)
 
-                harness: AbstractContextManager[Any] = prefect_test_harness(server_startup_timeout=180)
-                stack.enter_context(harness)
+                stack.enter_context(prefect_test_harness(server_startup_timeout=180))
 
                 @flow(name="bench-warmup")
                 def warmup() -> None:
@@ -666,12 +664,9 @@ def main(argv: list[str] | None = None) -> int:
 
                 warmup()
                 log(f"prefect test harness and warm-up flow ready in {time.perf_counter() - t0:.1f} s")
-            else:
-                stack.enter_context(nullcontext())
             install_stage_timers()
             for run in cycles(args, farm, configs, deadline):
                 runs.append(run)
-            gc.collect()
     finally:
         if farm is not None:
             farm.close()

@@ -6,6 +6,8 @@ dominate). Remove the decorators and this is `moverwatch.cycle.run_cycle`.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
@@ -14,12 +16,14 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.settings import PREFECT_API_URL
 
 from flows.secrets import resolve_secret_blocks
 from moverwatch import cycle
 from moverwatch.config import Settings, load_settings
 from moverwatch.deliver import DeliveryReport, deliver
 from moverwatch.detect import Detector
+from moverwatch.errors import MoverwatchError
 from moverwatch.models import Move, NewsItem
 from moverwatch.notify import Notifier
 from moverwatch.state import StateStore, open_store
@@ -172,5 +176,21 @@ def _publish(report: DeliveryReport, outcomes: Sequence[cycle.FeedOutcome], stor
 
 
 def serve(config_path: str | None, interval: timedelta) -> None:
-    """Run the flow on its schedule in this process (Ctrl-C stops it)."""
-    poll_feeds.serve(name="moverwatch", interval=interval, parameters={"config_path": config_path})
+    """Run the flow on its schedule in this process until interrupted.
+
+    With a Prefect server (PREFECT_API_URL set) the server schedules the served deployment and runs show
+    in its UI. Without one, Prefect's ephemeral API cannot schedule, so we run the flow every `interval`
+    ourselves: each cycle is still a flow run with its task runs and logs.
+    """
+    if PREFECT_API_URL.value():
+        poll_feeds.serve(name="moverwatch", interval=interval, parameters={"config_path": config_path})
+        return
+    log = logging.getLogger("moverwatch.serve")
+    log.warning("no Prefect server configured (PREFECT_API_URL): polling every %s in this process", interval)
+    while True:
+        started = time.monotonic()
+        try:
+            poll_feeds(config_path)
+        except MoverwatchError as exc:  # the next cycle may succeed (Redis back, feed fixed)
+            log.error("cycle failed: %s", exc)
+        time.sleep(max(0.0, interval.total_seconds() - (time.monotonic() - started)))

@@ -192,8 +192,8 @@ _ADJ_BEFORE_NOUN = re.compile(
 # Subordinators open a clause with its own subject; a gerund after them keeps the subject ("before paring").
 _BOUNDARY_RE = re.compile(
     # ". " inside a sentence is an abbreviation; a month ("on Oct. 10") does not end the predicate.
-    r";|:|\s-\s|(?<!\bjan)(?<!\bfeb)(?<!\bmar)(?<!\bapr)(?<!\bjun)(?<!\bjul)(?<!\baug)(?<!\bsep)"
-    r"(?<!\bsept)(?<!\boct)(?<!\bnov)(?<!\bdec)\.\s|"
+    r";|:|\s-\s|\.\s(?<!\bjan\.\s)(?<!\bfeb\.\s)(?<!\bmar\.\s)(?<!\bapr\.\s)(?<!\bjun\.\s)"
+    r"(?<!\bjul\.\s)(?<!\baug\.\s)(?<!\bsep\.\s)(?<!\bsept\.\s)(?<!\boct\.\s)(?<!\bnov\.\s)(?<!\bdec\.\s)|"
     r"(?<!much )(?<!many )(?<!well )(?<!high )(?<!little )(?<!low )(?<!such )"
     r"\b(?:as|after|while|when|whereas|but|amid|because|though|although|despite|following|ahead of|"
     r"even as|until|unless|if|yet|whilst|once)\b(?!-)(?!\s+(?:much|little|high|low|well|many|hours|"
