@@ -156,8 +156,8 @@ _SUPER = (
 
 # "record one-day drop", "record single-day gain": the biggest one-session move ever (§6.3); the session
 # word keeps "record loss" (a net loss) and "record gains in sales" out.
-_RECORD_MOVE = (
-    r"(?:(?:a|an|the|its|their|new|fresh|another)\s+)*record\s+(?:(?:one|single|1)[- ](?:day|session|week)|daily|intraday|weekly|session|day's|week's)\s+"
+_RECORD_MOVE_RE = re.compile(
+    r"\s+(?:(?:one|single|1)[- ](?:day|session|week)|daily|intraday|weekly|session|day's|week's)\s+"
     r"(?:(?:points?|percentage|[\d,]+-point)\s+)?(?P<rdnoun>gain|drop|fall|loss|decline|jump|rally|slide|"
     r"selloff|sell-off|advance|rise|surge|plunge|slump|rout|tumble|increase|decrease)s?\b"
 )
@@ -170,7 +170,6 @@ _TOKEN_RE = re.compile(
     r"|(?P<limit>\blimit[- ](?:up|down)\b|\b(?:upper|lower) circuit\b)"
     r"|(?P<ddigit>\b(?:double|triple)[- ]digit\s+(?P<ddnoun>[\w-]+))"
     r"|(?P<super>\b" + _SUPER + r")"
-    r"|(?P<recday>\b" + _RECORD_MOVE + r")"
     r"|(?P<most>\bthe most (?:since|in)\b)"
     r"|(?P<milestone>\b" + _MILESTONE + r")"
     r"|(?P<mv>\b(?:" + _MV + r")\b)"
@@ -386,6 +385,7 @@ _PREMODIFIER_GAP_RE = re.compile(
     r"[\w.%-]+){0,2}\s*"
 )
 _IN_NONPRICE_RE = re.compile(r"\s+(?:in|of)\s+(?:[\w-]+\s+)?(?:" + _NONPRICE + r")\b")
+_PREPOSITION_RE = re.compile(r"(?:in|on|during|for|through|from|off|below|above|since|over)\b")
 _FUTURE_RE = re.compile(r"\bnext (?:year|month|week|quarter)\b|\bby (?:year-end|the end of)\b")
 
 
@@ -443,11 +443,12 @@ def _longest_duration(text: str) -> int:
 
 def window_reason(scope: str, sentence: str) -> str:
     """Why a statement whose scope (lower-case) is ``scope`` is outside the eligible window, or ''."""
-    for m2 in _W2_RE.finditer(scope):
+    m2 = _W2_RE.search(scope)
+    while m2 is not None:
         i = int(m2.lastgroup[1:]) if m2.lastgroup else 0
-        if _W2_COMPARABLE[i] and _W3_BEFORE_RE.search(scope, 0, m2.start()):
-            continue  # W3: "its biggest gain this year" compares today's move with the period
-        return _W2_REASONS[i]
+        if not (_W2_COMPARABLE[i] and _W3_BEFORE_RE.search(scope, 0, m2.start())):
+            return _W2_REASONS[i]
+        m2 = _W2_RE.search(scope, m2.end())  # W3: "its biggest gain this year" compares today's move
     for m in _SINCE_RE.finditer(scope):
         # W3: "worst day since 2008" compares today's move; it does not measure from 2008.
         if not _W3_BEFORE_RE.search(scope, 0, m.start()):
@@ -584,13 +585,14 @@ def read_predicate(
                     nxt = _TOKEN_RE.match(region, pos2)
                     if nxt is not None and nxt.lastgroup in (
                         "pct", "mult", "limit", "ddigit", "super", "milestone", "particle", "most", "amount",
-                        "recday",
                     ):  # fmt: skip
                         ok = True
                     elif nxt is not None and nxt.lastgroup == "word" and nxt.group("word") in LEXICON:
                         ok = True
-        elif kind in ("pct", "mult", "particle", "limit", "amount", "super", "ddigit", "recday"):
+        elif kind in ("pct", "mult", "particle", "limit", "amount", "super", "ddigit"):
             ok = True
+        elif kind == "milestone":
+            ok = _is_record_move(first, region)  # "Nikkei's record one-day drop"
     if not ok:
         pred.rejected = _reject_reason(region[head:] if region.strip() else low_tail[start:])
         return pred
@@ -727,9 +729,9 @@ def _interpret(
                 sized = [(st, t.start(), t.end())]
             phrase_sized = True
             pending_word = None
+            if phrase_has_verb and (not statements or statements[-1][0] < phrase_start):
+                anchors[t.start()] = phrase_start  # the verb/noun opening this size's own phrase
             statements.append((t.start(), st))
-            if phrase_has_verb and phrase_start < t.start():
-                anchors[t.start()] = phrase_start
             i += 1
             continue
         if kind == "mult":
@@ -775,16 +777,20 @@ def _interpret(
                 statements.append((t.start(), Statement(d5, None, True, "superlative", text)))
             i += 1
             continue
-        if kind == "recday":
-            if not _IN_NONPRICE_RE.match(region, t.end()):
-                d6 = LEXICON[t.group("rdnoun")][0]
-                statements.append((t.start(), Statement(d6, None, True, "superlative", text)))
-            i += 1
-            continue
         if kind == "most":
             if phrase_dir is not None:
                 statements.append((t.start(), Statement(phrase_dir, None, True, "superlative", text)))
             i += 1
+            continue
+        if kind == "milestone" and _is_record_move(t, region):
+            rec = _RECORD_MOVE_RE.match(region, t.end())
+            assert rec is not None
+            if not _IN_NONPRICE_RE.match(region, rec.end()):
+                d6 = LEXICON[rec.group("rdnoun")][0]
+                evidence = region[t.start() : rec.end()].strip()
+                statements.append((t.start(), Statement(d6, None, True, "superlative", evidence)))
+            while i < len(tokens) and tokens[i].start() < rec.end():
+                i += 1
             continue
         if kind == "milestone":
             before = region[: t.start()]
@@ -849,9 +855,9 @@ def _interpret(
                 nxt = offsets[k2]
                 k_next = k2
                 break
-        cut = _scope_end(region, off, nxt, anchors.get(nxt, nxt), k_next >= 0)
-        if cut < nxt and k_next >= 0:
-            carried[k_next] = region[cut:nxt]
+        cut, carry = _scope_end(region, off, nxt, anchors.get(nxt, nxt), k_next >= 0)
+        if carry < nxt and k_next >= 0:
+            carried[k_next] = region[carry:nxt]
         scope = carried.get(k, "") + region[off:cut]
         if st.kind == "size" and st.direction is None:
             st.eligible = False
@@ -866,18 +872,26 @@ def _interpret(
     _mark_lists(region, statements)
 
 
-def _scope_end(region: str, off: int, nxt: int, next_anchor: int, has_next: bool) -> int:
-    """Where the time-window scope of the statement at ``off`` ends (``nxt``: the next statement)."""
-    brk = _CLAUSE_BREAK_RE.search(region, off, nxt)
+def _scope_end(region: str, off: int, nxt: int, next_anchor: int, has_next: bool) -> tuple[int, int]:
+    """Where the time-window scope of the statement at ``off`` ends (``nxt``: the next statement), and from
+    where the text before ``nxt`` is also carried into the next statement's scope."""
+    brk = _CLAUSE_BREAK_RE.search(region, off, nxt) if "," in region else None
     if brk is not None and (has_next or _SPAN_NOUN_RE.search(region, brk.end(), nxt)):
         # "jumps 7%, trimming its year-to-date loss to 30%"; "rises 2.5%, extending its winning streak to
         # seven sessions": the participle clause measures its own quantity, not this statement's.
-        return brk.start()
-    if has_next:
+        return brk.start(), brk.start()
+    if has_next and _W2_RE.search(region, off, nxt):
         for m in _W2_RE.finditer(region, off, nxt):
             if _PREMODIFIER_GAP_RE.fullmatch(region, m.end(), next_anchor):
-                return m.start()  # "its year-to-date loss of 30%": the marker modifies the next noun
-    return nxt
+                # "its year-to-date loss of 30%": the marker modifies the next noun. A prepositional one ("fell
+                # 9% in the 2008 crash") also scopes the verb before it.
+                return (nxt if _PREPOSITION_RE.match(m.group(0)) else m.start()), m.start()
+    return nxt, nxt
+
+
+def _is_record_move(tok: re.Match[str], region: str) -> bool:
+    """A bare "record" followed by a one-session move noun: "record one-day drop" (§6.3 superlative)."""
+    return tok.group(0).endswith("record") and _RECORD_MOVE_RE.match(region, tok.end()) is not None
 
 
 def _mark_lists(region: str, statements: list[tuple[int, Statement]]) -> None:

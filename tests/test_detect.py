@@ -301,6 +301,41 @@ def test_since_inside_comparison_keeps_move_current(det: Detector) -> None:
     assert moves(det, "Kospi sinks 3.9% in worst day since April") == {("KOSPI", "down", 3.9)}
 
 
+def test_w2_marker_in_a_participle_clause_does_not_cancel_the_earlier_move(det: Detector) -> None:
+    """W2 applies only to the statement it qualifies: ', cutting its year-to-date decline' is not today's 8%."""
+    assert moves(det, "Meituan rallies 8%, cutting its year-to-date decline to 25%") == {
+        ("3690.HK", "up", 8.0)
+    }
+    assert moves(det, "Nikkei rises 2.5%, extending its winning streak to seven sessions") == {
+        ("N225", "up", 2.5)
+    }
+    # Without a quantity of its own, the clause still describes the same move ("putting it in a bear market").
+    assert moves(det, "Nikkei has dropped 21%, putting it in a bear market") == set()
+
+
+def test_w2_marker_premodifying_a_move_noun_belongs_to_that_noun(det: Detector) -> None:
+    """W2: 'this year's 40% slide' is cumulative, the 6% before it is not; and vice versa."""
+    assert moves(det, "JD.com climbs 6% to narrow this year's 40% slide") == {("JD", "up", 6.0)}
+    assert moves(det, "Baidu falls 3%, extending its year-to-date loss to 30%") == set()
+    assert moves(det, "Baidu falls 3%, extending its year-to-date loss of 30%") == set()
+
+
+def test_period_after_a_superlative_is_a_comparison(det: Detector) -> None:
+    """W3: 'its biggest gain this year' / 'biggest one-day drop in 2025' describe today's move."""
+    assert moves(det, "Nvidia surges 9%, its biggest gain this year") == {("NVDA", "up", 9.0)}
+    assert moves(det, "Nikkei posts biggest one-day drop in 2025") == {("N225", "down", None)}
+
+
+def test_explicitly_dated_past_move_is_not_eligible(det: Detector) -> None:
+    """W2: a move dated 'on Aug. 5', 'on 5 August', 'in March 2020' is historical; 'since Oct. 10' compares."""
+    assert moves(det, "Nikkei plunged 12% on Aug. 5 as carry trades unwound") == set()
+    assert moves(det, "Sony shares slumped 9% on 5 August") == set()
+    assert moves(det, "Nikkei plunged 12% in March 2020") == set()
+    assert moves(det, "S&P 500 lost 9% in the 2008 crash") == set()
+    assert moves(det, "Nikkei tumbled 12% on Friday, Oct. 10, and rose 1% today") == set()
+    assert moves(det, "Nikkei closes 4% lower, its worst day since Oct. 10") == {("N225", "down", 4.0)}
+
+
 # -- §6 size, threshold, strong words --------------------------------------------------------------------------
 def test_qualifiers_are_ignored(det: Detector) -> None:
     """§6.1: 'nearly 5%' is 5, and 5 meets an inclusive 5% threshold."""
@@ -363,6 +398,27 @@ def test_milestone_needs_an_arrival_verb(det: Detector) -> None:
     assert moves(det, "Xiaomi shares surge 8% on record orders") == {("1810.HK", "up", 8.0)}
 
 
+def test_causative_object_reaching_a_milestone_is_an_arrival(det: Detector) -> None:
+    """§3.1 + §6.4: 'sends Nikkei to a record high' is the index arriving at the milestone (strong)."""
+    assert moves(det, "Weak yen pushes Nikkei to a record high") == {("N225", "up", None)}
+    assert moves(det, "Tariff fears drag Hang Seng to lowest since 2022") == {("HSI", "down", None)}
+    assert moves(det, "Investors send Nikkei to the brink") == set()
+
+
+def test_hypothetical_causative_is_not_realized(det: Detector) -> None:
+    """§4: 'could send Hang Seng up 5%' and 'may push Nikkei to a record' are not realized."""
+    assert moves(det, "Stimulus could send Hang Seng up 5%") == set()
+    assert moves(det, "Rate cut may push Nikkei to a record high") == set()
+
+
+def test_record_one_session_move_is_strong(det: Detector) -> None:
+    """§6.3: 'record one-day drop' is the biggest one-session move ever; 'record loss' is not a price."""
+    assert moves(det, "Nikkei suffers record one-day drop") == {("N225", "down", None)}
+    assert moves(det, "Kospi logs its record single-day gain") == {("KOSPI", "up", None)}
+    assert moves(det, "Intel posts record loss") == set()
+    assert moves(det, "Infosys posts record single-day gain in orders") == set()
+
+
 def test_limit_moves_are_strong(det: Detector) -> None:
     """§6.3: limit up/down and upper/lower circuit are strong moves."""
     assert moves(det, "BYD's Shenzhen-listed shares hit limit down") == {("1211.HK", "down", None)}
@@ -385,6 +441,13 @@ def test_first_size_at_or_above_threshold_is_reported(det: Detector) -> None:
         ("NVDA", "up", 7.0)
     }
     assert moves(det, "Xiaomi rises 6% on Friday, capping a 15% weekly gain") == {("1810.HK", "up", 6.0)}
+
+
+def test_pared_or_reversed_sized_move_is_read_in_order(det: Detector) -> None:
+    """§7: 'pares an early 9% rally' states a 9% move (the noun gives direction); 'pares gains' is mild."""
+    assert moves(det, "Nvidia pares an early 9% rally to finish 2% up") == {("NVDA", "up", 9.0)}
+    assert moves(det, "Tesla reverses a 6% early drop to close up 1%") == {("TSLA", "down", 6.0)}
+    assert moves(det, "AMD pares gains after upbeat forecast") == set()
 
 
 def test_size_decides_before_milestone(det: Detector) -> None:
