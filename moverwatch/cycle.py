@@ -21,14 +21,14 @@ from moverwatch.config import FeedConfig, Settings
 from moverwatch.dedup import decide, event_key, item_keys
 from moverwatch.deliver import DeliveryReport, deliver
 from moverwatch.detect import Detector
-from moverwatch.errors import BlockedFeedError, DeliveryError, FeedError, TransientFeedError
+from moverwatch.errors import BlockedFeedError, DeliveryError, TransientFeedError
 from moverwatch.health import ErrorKind, FeedHealth, PollStatus, feed_alarm, new_health, next_health
 from moverwatch.models import Alert, Move, NewsItem
 from moverwatch.notify import Notifier
 from moverwatch.state import StateStore
 from scrapers.fetch import FeedRequest, FetchResult, FetchSettings, fetch_feeds_sync
 from scrapers.parse import ParseResult, parse_feed
-from scrapers.samples import is_sample, read_sample, shift_to_now
+from scrapers.samples import fetch_sample, is_sample, shift_to_now
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,11 @@ def plan(
 ) -> tuple[list[FeedConfig], dict[str, FeedHealth], list[FeedOutcome]]:
     """The feeds due now, their health records, and outcomes for the ones skipped."""
     stored = store.load_feeds([f.name for f in settings.feeds])
-    health = {
-        f.name: FeedHealth.from_dict(stored[f.name]) if f.name in stored else new_health(f.name, f.url)
-        for f in settings.feeds
-    }
+    health = {}
+    for f in settings.feeds:
+        h = FeedHealth.from_dict(stored[f.name]) if f.name in stored else None
+        # A feed whose configured URL changed starts afresh: old validators, backoff and redirects are stale.
+        health[f.name] = h if h is not None and h.config_url == f.url else new_health(f.name, f.url)
     due, skipped = [], []
     for f in settings.feeds:
         h = health[f.name]
@@ -104,29 +105,10 @@ def fetch(
     http = []
     for f in feeds:
         h = health[f.name]
-        url = h.url if h.url and not is_sample(f.url) else f.url
+        # A permanent redirect seen earlier replaced the URL we poll (the config keeps the original).
+        url = h.url or f.url
         if is_sample(f.url):
-            t0 = time.perf_counter()
-            try:
-                body, err = read_sample(f.name, f.url), None
-            except FeedError as exc:
-                body, err = None, exc
-            r = FetchResult(
-                name=f.name,
-                url=f.url,
-                final_url=f.url,
-                status=200 if body else None,
-                body=body,
-                etag=None,
-                last_modified=None,
-                body_hash=None,
-                not_modified=False,
-                error=err,
-                elapsed_ms=(time.perf_counter() - t0) * 1000,
-                moved_to=None,
-                retry_after_s=None,
-                content_type="application/xml",
-            )
+            r = fetch_sample(f.name, f.url)
             results[f.name] = r
             if on_done:
                 on_done(r)

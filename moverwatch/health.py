@@ -55,6 +55,8 @@ class FeedHealth:
     failing_since: datetime | None = None
     # A "feed down" notice went out and no "recovered" one yet.
     down_notified: bool = False
+    # The URL in the config when this record started; `url` may differ after a permanent redirect.
+    config_url: str | None = None
 
     def is_due(self, now: datetime) -> bool:
         """True when the feed should be polled at ``now`` (never for a disabled feed)."""
@@ -90,7 +92,7 @@ def feed_alarm(h: FeedHealth, now: datetime, down_after: timedelta) -> Literal["
 
 def new_health(name: str, url: str) -> FeedHealth:
     """The state of a feed that has never been polled (due at once)."""
-    return FeedHealth(name=name, url=url)
+    return FeedHealth(name=name, url=url, config_url=url)
 
 
 def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:

@@ -78,3 +78,27 @@ def test_same_stories_across_rss_category_and_atom_feeds_count_once(
     )
     assert sum(o.items for o in report.feeds) == 34
     assert sum(o.new for o in report.feeds) == 20
+
+
+def test_gone_feed_is_disabled_until_its_url_is_changed(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """A 410 disables the feed (not polled again); editing its URL in the config brings it back."""
+    httpserver.expect_request("/old").respond_with_data("gone", status=410)
+    httpserver.expect_request("/new").respond_with_data(
+        (FEEDS / "asiamarketsdigest_syndication.xml").read_bytes()
+    )
+    store = SQLiteStore(tmp_path / "state.db")
+    t = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def cycle(path: str) -> list[Any]:
+        settings = load_settings(
+            write_config(tmp_path / "c.yaml", feeds=[{"name": "digest", "url": httpserver.url_for(path)}])
+        )
+        report = run_cycle(
+            settings, store, Detector(settings.load_watchlist()), Notifier([]), clock=lambda: t
+        )
+        return [(o.status, o.http) for o in report.feeds]
+
+    assert cycle("/old") == [("disabled", 410)]
+    assert cycle("/old") == [("disabled", None)]  # skipped, no request
+    assert len([r for r, _ in httpserver.log if r.path == "/old"]) == 1
+    assert cycle("/new") == [("ok", 200)]
