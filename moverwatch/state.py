@@ -174,6 +174,9 @@ class SQLiteStore(StateStore):
                 "INSERT OR REPLACE INTO items(key, expires_at) VALUES (?, ?)", [(k, exp) for k in keys]
             )
             db.execute("DELETE FROM items WHERE expires_at <= ?", (_ts(now),))
+            # Sent deliveries are history once their items are forgotten too; dead ones stay until read.
+            db.execute("DELETE FROM outbox WHERE status = 'sent' AND done_at <= ?", (_ts(now - ttl),))
+            db.execute("DELETE FROM events WHERE expires_at <= ?", (_ts(now),))
 
     def claim_event(self, key: str, update: EventUpdate, now: datetime) -> list[tuple[Alert, str]]:
         with self._tx() as db:
