@@ -25,7 +25,10 @@ steady cycles). The headline figures are the flow's (what ``moverwatch serve`` r
 ``--no-prefect`` they are the plain path's and ``prefect_share=nan``.
 
 Usage:
-    .venv/bin/python bench/poll.py [--feeds 1000] [--items 50] [--cycles 5] [--no-prefect]
+    .venv/bin/python bench/poll.py [--feeds 1000] [--items 50] [--cycles 5] [--no-prefect] [--profile DIR]
+
+Needs Redis on 127.0.0.1:6379 (DB 15 by default, ``--redis``). ``--profile DIR`` dumps a cProfile of every
+run; a flow line ending in ``prefect API retries=N`` means the Prefect client retried (and slept).
 
 Progress goes to stderr, figures to stdout; the last line is (contract, DESIGN.md "Tests and benchmarks")
 ``feeds=… cold_s=… steady_s=… items_per_s=… peak_rss_mb=… prefect_share=…``. Only loopback addresses are
@@ -42,6 +45,7 @@ import functools
 import gzip
 import hashlib
 import html
+import logging
 import multiprocessing as mp
 import os
 import random
@@ -434,6 +438,25 @@ def install_stage_timers() -> None:
         fp.deliver = _timed("deliver", fp.deliver)  # type: ignore[attr-defined]
 
 
+class RetryCounter(logging.Handler):
+    """Counts the Prefect client's retried API requests (logged at DEBUG): each one sleeps 1-2+ s."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+        self.statuses: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if "retryable" in msg:
+            self.count += 1
+            code = msg.split("status code", 1)[1].split(".", 1)[0].strip() if "status code" in msg else "exc"
+            self.statuses[code] = self.statuses.get(code, 0) + 1
+
+
+RETRIES = RetryCounter()
+
+
 def rss_mb() -> float:
     """Current resident set size (drift is about now, not the peak)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -500,6 +523,7 @@ def one_run(name: str, cycle: int, fn: Callable[[], None], farm: FarmClient, pro
     _timings.clear()
     _counts.clear()
     before = farm.stats()
+    retries_before = RETRIES.count
     prof = cProfile.Profile() if profile else None
     t0 = time.perf_counter()
     if prof:
@@ -511,6 +535,7 @@ def one_run(name: str, cycle: int, fn: Callable[[], None], farm: FarmClient, pro
         prof.dump_stats(profile / f"{name}-cycle{cycle:03d}.prof")
     after = farm.stats()
     http = {k: after[k] - before[k] for k in ("ok", "not_modified", "not_found", "bytes_out")}
+    retries = RETRIES.count - retries_before
     run = Run(name, cycle, wall, dict(_timings), dict(_counts), http, rss_mb())
     stages = " ".join(f"{k}={run.stages.get(k, 0.0):.2f}" for k in STAGES)
     log(
@@ -518,6 +543,11 @@ def one_run(name: str, cycle: int, fn: Callable[[], None], farm: FarmClient, pro
         f"404={http['not_found']} MB={http['bytes_out'] / 1e6:.0f} | items={run.counts.get('items', 0)} "
         f"new={run.counts.get('new', 0)} moves={run.counts.get('detections', 0)} "
         f"enqueued={run.counts.get('enqueued', 0)} | {stages} | rss={run.rss_mb:.0f} MB"
+        + (
+            f" | prefect API retries={retries} (by status, all runs so far: {RETRIES.statuses})"
+            if retries
+            else ""
+        )
     )
     return run
 
@@ -527,12 +557,18 @@ def log(msg: str) -> None:
 
 
 def delete_prefix(redis_url: str, prefix: str) -> int:
+    """Delete every key under ``prefix`` (a cold cycle leaves ~200k), in batches to keep it to seconds."""
     import redis
 
     r = redis.Redis.from_url(redis_url)
-    n = 0
+    n, batch = 0, []
     for k in r.scan_iter(match=prefix + "*", count=1000):
-        n += int(r.delete(k))
+        batch.append(k)
+        if len(batch) >= 1000:
+            n += int(r.unlink(*batch))
+            batch.clear()
+    if batch:
+        n += int(r.unlink(*batch))
     r.close()
     return n
 
@@ -677,6 +713,11 @@ def main(argv: list[str] | None = None) -> int:
                     """Prefect's one-time client set-up, kept out of the cold cycle."""
 
                 warmup()
+                # After the first flow run: Prefect applies its logging config then, which would drop us.
+                # DEBUG only to count retries; the console handler stays at WARNING.
+                client_log = logging.getLogger("prefect.client")
+                client_log.setLevel(logging.DEBUG)
+                client_log.addHandler(RETRIES)
                 log(f"prefect test harness and warm-up flow ready in {time.perf_counter() - t0:.1f} s")
             install_stage_timers()
             for run in cycles(args, farm, configs, deadline):

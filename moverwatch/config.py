@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -115,6 +116,7 @@ class FetchConfig(_Strict):
     per_host: int = Field(default=4, ge=1)
     user_agent: str = "moverwatch/0.1 (+https://github.com/moverwatch/moverwatch)"
     feed_down_after: Duration = timedelta(hours=1)
+    parse_pool_min: int = Field(default=32, ge=1)  # parse in a process pool when this many feeds are polled
 
 
 class Settings(_Strict):
@@ -143,8 +145,8 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _unique_feed_names(self) -> Settings:
-        names = [f.name for f in self.feeds]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        counts = Counter(f.name for f in self.feeds)
+        dupes = sorted(n for n, c in counts.items() if c > 1)
         if dupes:
             raise ValueError(f"feed names must be unique; repeated: {', '.join(dupes)}")
         return self

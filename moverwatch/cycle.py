@@ -8,17 +8,19 @@ module that imports `scrapers` (news in); the stages it calls do not.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import socket
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from moverwatch.config import FeedConfig, Settings
-from moverwatch.dedup import decide, event_key, item_keys
+from moverwatch.dedup import EventRecord, decide, event_key, item_keys
 from moverwatch.deliver import DeliveryReport, deliver
 from moverwatch.detect import Detector
 from moverwatch.errors import BlockedFeedError, DeliveryError, TransientFeedError
@@ -94,61 +96,106 @@ def plan(
     return due, health, skipped
 
 
-def fetch(
+def fetch_and_parse(
     feeds: Sequence[FeedConfig],
     health: dict[str, FeedHealth],
     settings: Settings,
+    now: datetime,
     on_done: Callable[[FetchResult], None] | None = None,
-) -> list[FetchResult]:
-    """Fetch every due feed concurrently; bundled samples are read from the package."""
-    results: dict[str, FetchResult] = {}
-    http = []
+) -> tuple[list[FetchResult], list[ParseResult | None]]:
+    """Fetch every due feed concurrently and parse each new body; bundled samples are read from the package.
+
+    Parsing (feedparser, ~10-25 ms a feed) dominates a cold cycle, so on a big cycle bodies are parsed in a
+    process pool while the rest are still downloading. The returned results no longer hold the bodies.
+    """
+    requests: list[FeedRequest] = []
+    ready: list[FetchResult] = []
     for f in feeds:
-        h = health[f.name]
-        # A permanent redirect seen earlier replaced the URL we poll (the config keeps the original).
-        url = h.url or f.url
         if is_sample(f.url):
-            r = fetch_sample(f.name, f.url)
-            results[f.name] = r
+            ready.append(fetch_sample(f.name, f.url))
+            continue
+        h = health[f.name]
+        requests.append(
+            FeedRequest(
+                name=f.name,
+                # A permanent redirect seen earlier replaced the URL we poll (the config keeps the original).
+                url=h.url or f.url,
+                etag=h.etag,
+                last_modified=h.last_modified,
+                body_hash=h.body_hash,
+                user_agent=f.user_agent,
+            )
+        )
+    parser = _Parser(now, pooled=len(requests) >= settings.fetch.parse_pool_min)
+    try:
+        for r in ready:
+            parser.submit(r)
             if on_done:
                 on_done(r)
-        else:
-            http.append(
-                FeedRequest(
-                    name=f.name,
-                    url=url,
-                    etag=h.etag,
-                    last_modified=h.last_modified,
-                    body_hash=h.body_hash,
-                    user_agent=f.user_agent,
-                )
+
+        def done(r: FetchResult) -> None:
+            parser.submit(r)
+            if on_done:
+                on_done(r)
+
+        if requests:
+            fs = FetchSettings(
+                timeout_s=settings.fetch.timeout.total_seconds(),
+                max_bytes=settings.fetch.max_bytes,
+                concurrency=settings.fetch.concurrency,
+                per_host=settings.fetch.per_host,
+                user_agent=settings.fetch.user_agent,
             )
-    if http:
-        fs = FetchSettings(
-            timeout_s=settings.fetch.timeout.total_seconds(),
-            max_bytes=settings.fetch.max_bytes,
-            concurrency=settings.fetch.concurrency,
-            per_host=settings.fetch.per_host,
-            user_agent=settings.fetch.user_agent,
+            fetch_feeds_sync(requests, fs, on_done=done)
+        return parser.results([f.name for f in feeds])
+    finally:
+        parser.close()
+
+
+def _parse_one(name: str, url: str, body: bytes, now: datetime) -> ParseResult:
+    return parse_feed(name, url, body, now, now=now)
+
+
+class _Parser:
+    """Parses bodies as they arrive: inline, or in a process pool on big cycles (feedparser holds the GIL)."""
+
+    def __init__(self, now: datetime, pooled: bool) -> None:
+        self._now = now
+        self._pool = (
+            ProcessPoolExecutor(
+                max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")
+            )
+            if pooled and (os.cpu_count() or 1) > 1
+            else None
         )
-        for r in fetch_feeds_sync(http, fs, on_done=on_done):
-            results[r.name] = r
-    return [results[f.name] for f in feeds]
+        self._fetched: dict[str, FetchResult] = {}
+        self._parsed: dict[str, ParseResult | Future[ParseResult] | None] = {}
 
-
-# -- parse ----------------------------------------------------------------------------------------------
-def parse(results: Sequence[FetchResult], now: datetime) -> list[ParseResult | None]:
-    """Parse each fetched body (None where nothing was fetched or the body did not change)."""
-    out: list[ParseResult | None] = []
-    for r in results:
+    def submit(self, r: FetchResult) -> None:
+        self._fetched[r.name] = replace(r, body=None)  # the body is only needed by the parser
         if r.body is None or r.error is not None:
-            out.append(None)
-            continue
-        p = parse_feed(r.name, r.final_url or r.url, r.body, now, now=now)
-        if is_sample(r.url):
-            p = replace(p, items=tuple(shift_to_now(p.items, now)))
-        out.append(p)
-    return out
+            self._parsed[r.name] = None
+        elif self._pool is not None:
+            self._parsed[r.name] = self._pool.submit(
+                _parse_one, r.name, r.final_url or r.url, r.body, self._now
+            )
+        else:
+            self._parsed[r.name] = _parse_one(r.name, r.final_url or r.url, r.body, self._now)
+
+    def results(self, names: Sequence[str]) -> tuple[list[FetchResult], list[ParseResult | None]]:
+        parsed: list[ParseResult | None] = []
+        for name in names:
+            p = self._parsed[name]
+            if isinstance(p, Future):
+                p = p.result()
+            if p is not None and is_sample(self._fetched[name].url):
+                p = replace(p, items=tuple(shift_to_now(p.items, self._now)))
+            parsed.append(p)
+        return [self._fetched[n] for n in names], parsed
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 # -- dedup by item --------------------------------------------------------------------------------------
@@ -167,6 +214,15 @@ def unseen(store: StateStore, items: Sequence[NewsItem], now: datetime) -> list[
     return fresh
 
 
+def recent(items: Sequence[NewsItem], settings: Settings, now: datetime) -> list[NewsItem]:
+    """Items young enough to alert on: published within `max_age` (undated items count as published now).
+
+    Older items are still recorded as seen, so a first run on a busy feed does not flood the channels.
+    """
+    oldest = now - settings.max_age
+    return [i for i in items if (i.published_at or now) >= oldest]
+
+
 # -- detect ---------------------------------------------------------------------------------------------
 def detect(detector: Detector, items: Sequence[NewsItem]) -> list[tuple[NewsItem, list[Move]]]:
     """Moves found in each item (items without a move are left out)."""
@@ -183,45 +239,52 @@ def claim(
     store: StateStore,
     settings: Settings,
     notifier: Notifier,
-    items: Sequence[NewsItem],
+    fresh: Sequence[NewsItem],
     detections: Sequence[tuple[NewsItem, list[Move]]],
     now: datetime,
 ) -> list[tuple[Alert, str]]:
-    """Turn moves into events and enqueue their alerts atomically; then mark the items seen.
+    """Turn moves into events and enqueue their alerts atomically; then mark every fresh item seen.
 
-    Items older than `max_age` are recorded as seen without alerting (a first run on a busy feed
-    must not flood). An item without a date counts as published now (when first seen).
+    Reports of one event are applied in one atomic step per event key (oldest report first, so the first
+    outlet to report a move is the one alerted), not one round trip per report.
     """
     tickers = settings.load_watchlist().by_symbol()
-    enqueued: list[tuple[Alert, str]] = []
-    oldest = now - settings.max_age
-    # Oldest first, so the first outlet to report a move is the one alerted.
-    ordered = sorted(detections, key=lambda d: d[0].published_at or now)
-    for item, moves in ordered:
-        published = item.published_at or now
-        if published < oldest:
-            continue
+    by_key: dict[str, list[tuple[NewsItem, Move]]] = defaultdict(list)
+    for item, moves in sorted(detections, key=lambda d: d[0].published_at or now):
         for move in moves:
-            t = tickers.get(move.symbol)
-            tags = t.tags if t else ()
-            name = t.names[0] if t else move.symbol
+            by_key[event_key(move)].append((item, move))
+    enqueued: list[tuple[Alert, str]] = []
+    for key, reports in by_key.items():
+        t = tickers.get(reports[0][1].symbol)
+        tags, name = (t.tags, t.names[0]) if t else ((), reports[0][1].symbol)
 
-            def update(existing, item=item, move=move, published=published, tags=tags, name=name):  # type: ignore[no-untyped-def]
+        def update(
+            existing: EventRecord | None,
+            reports: list[tuple[NewsItem, Move]] = reports,
+            tags: tuple[str, ...] = tags,
+            name: str = name,
+        ) -> tuple[EventRecord, list[tuple[Alert, str]]]:
+            out: list[tuple[Alert, str]] = []
+            record = existing
+            for item, move in reports:
                 _decision, record, alert = decide(
-                    existing,
+                    record,
                     item,
                     move,
-                    published,
+                    item.published_at or now,
                     now,
                     settings.dedup.window,
                     settings.dedup.escalate_points,
                     tags,
                     name,
                 )
-                return record, [(alert, ch) for ch in notifier.route(alert)] if alert else []
+                if alert is not None:
+                    out.extend((alert, ch) for ch in notifier.route(alert))
+            assert record is not None
+            return record, out
 
-            enqueued.extend(store.claim_event(event_key(move), update, now))
-    store.mark_seen([k for i in items for k in item_keys(i)], settings.dedup.item_ttl, now)
+        enqueued.extend(store.claim_event(key, update, now))
+    store.mark_seen([k for i in fresh for k in item_keys(i)], settings.dedup.item_ttl, now)
     return enqueued
 
 
@@ -328,11 +391,9 @@ def run_cycle(
     now = clock()
     report = CycleReport(started=now)
     due, health, skipped = plan(settings, store, now)
-    results = fetch(due, health, settings, on_feed_done)
-    parsed = parse(results, now)
-    items = [i for p in parsed if p for i in p.items]
-    fresh = unseen(store, items, now)
-    detections = detect(detector, fresh)
+    results, parsed = fetch_and_parse(due, health, settings, now, on_feed_done)
+    fresh = unseen(store, [i for p in parsed if p for i in p.items], now)
+    detections = detect(detector, recent(fresh, settings, now))
     report.enqueued = claim(store, settings, notifier, fresh, detections, now)
     new_counts: dict[str, int] = defaultdict(int)
     for i in fresh:

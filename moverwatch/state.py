@@ -379,9 +379,12 @@ class RedisStore(StateStore):
 
     def mark_seen(self, keys: Iterable[str], ttl: timedelta, now: datetime) -> None:
         try:
+            ex = max(1, int(ttl.total_seconds()))
             pipe = self._r.pipeline(transaction=False)
-            for k in keys:
-                pipe.set(self._item_key(k), 1, ex=max(1, int(ttl.total_seconds())))
+            for n, k in enumerate(keys, start=1):
+                pipe.set(self._item_key(k), 1, ex=ex)
+                if n % 1000 == 0:  # bounded batches: one huge pipeline holds every reply in memory
+                    pipe.execute()
             pipe.execute()
         except redis.RedisError as exc:
             raise self._fail("failed marking items seen", exc) from None

@@ -32,7 +32,6 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -79,39 +78,19 @@ _INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript", "iframe"
 _WS = re.compile(r"\s+")
 
 
-class _TextExtractor(HTMLParser):
-    """Collects the visible text of an HTML fragment; the stdlib parser is several times faster than bs4."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _INVISIBLE_TAGS:
-            self._hidden += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _INVISIBLE_TAGS:
-            self._hidden = max(0, self._hidden - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
+# Regexes rather than an HTML parser: feed HTML is fragments we only need the words of, and this is ~2.5x
+# faster than html.parser on WordPress bodies (parsing dominates a cold poll cycle).
+_HIDDEN_RE = re.compile(
+    r"<(" + "|".join(sorted(_INVISIBLE_TAGS)) + r")\b.*?</\1\s*>|<!--.*?-->", re.DOTALL | re.IGNORECASE
+)
+_BLOCK_RE = re.compile(r"</?(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")\b[^>]*>", re.IGNORECASE)
+_TAG_RE = re.compile(r"<[^>]*>")
 
 
 def _clean_chars(s: str) -> str:
     """Drop control and format characters (zero-width, bidi overrides, BOM); turn NBSP and line breaks into
     spaces; collapse whitespace. Hostile feeds use these to hide or reorder text in alerts."""
-    s = _WS.sub(" ", s.replace("\xa0", " ")).strip()
+    s = " ".join(s.split())  # every Unicode space, NBSP and line/paragraph separator included
     if s.isprintable():  # the common case: nothing left to remove, skip the per-character pass
         return s
     out = []
@@ -123,7 +102,7 @@ def _clean_chars(s: str) -> str:
             out.append(" " if cat != "Cf" else "")
         else:
             out.append(ch)
-    return _WS.sub(" ", "".join(out)).strip()
+    return " ".join("".join(out).split())
 
 
 def strip_html(s: str) -> str:
@@ -132,10 +111,8 @@ def strip_html(s: str) -> str:
         return ""
     if "<" not in s and "&" not in s:
         return _clean_chars(s)
-    parser = _TextExtractor()
-    parser.feed(s)
-    parser.close()
-    return _clean_chars("".join(parser.parts))
+    s = _TAG_RE.sub("", _BLOCK_RE.sub(" ", _HIDDEN_RE.sub(" ", s)))
+    return _clean_chars(html.unescape(s))
 
 
 def _clean_title(raw: str) -> str:
@@ -348,8 +325,14 @@ def _discover_alternate(text: str, base: str) -> str | None:
 # ---------------------------------------------------------------------------------------------- parsing
 
 
+# The lead of an article carries its moves; the rest costs parse and detect time on every item (a full
+# WordPress body is ~3 KB of text) and adds trap sentences. Only this much of a body is kept.
+SUMMARY_LIMIT = 1500
+_CONTENT_HTML_LIMIT = 4 * SUMMARY_LIMIT
+
+
 def _text_of(entry: Mapping[str, Any]) -> str:
-    """Plain text of the entry's description and full content, each once."""
+    """Plain text of the entry's description, then the lead of its full content, capped at SUMMARY_LIMIT."""
     parts: list[str] = []
     summary = entry.get("summary")
     if isinstance(summary, str):
@@ -357,11 +340,21 @@ def _text_of(entry: Mapping[str, Any]) -> str:
     for content in entry.get("content") or ():
         value = content.get("value") if isinstance(content, Mapping) else None
         if isinstance(value, str):
-            text = strip_html(value)
+            text = strip_html(value[:_CONTENT_HTML_LIMIT])
             if text and not any(text in p for p in parts):
                 parts = [p for p in parts if p not in text]
                 parts.append(text)
-    return " ".join(p for p in parts if p)
+    return _cap(" ".join(p for p in parts if p), SUMMARY_LIMIT)
+
+
+def _cap(text: str, limit: int) -> str:
+    """Cut at the last sentence end before `limit` (else a word boundary), so no half sentence is detected."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)
+    if cut < limit // 2:
+        cut = text.rfind(" ", 0, limit)
+    return text[: cut + 1].rstrip()
 
 
 def _title_text(raw: str, entry: Mapping[str, Any]) -> str:
@@ -421,7 +414,6 @@ def _parse(feed: str, url: str, body: bytes, fetched_at: datetime, now: datetime
         io.BytesIO(body),
         sanitize_html=False,
         resolve_relative_uris=False,
-        response_headers={"content-location": url},
     )
     version = str(d.get("version") or "")
     entries = list(d.get("entries") or ())

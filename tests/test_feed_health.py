@@ -102,3 +102,33 @@ def test_gone_feed_is_disabled_until_its_url_is_changed(tmp_path: Path, httpserv
     assert cycle("/old") == [("disabled", None)]  # skipped, no request
     assert len([r for r, _ in httpserver.log if r.path == "/old"]) == 1
     assert cycle("/new") == [("ok", 200)]
+
+
+def test_big_cycles_parse_in_a_process_pool_with_the_same_result(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """With the parse pool on (as on a 1,000-feed cycle) the stories and alerts are the same as inline."""
+    feeds = []
+    for name in ("asiafinancial.xml", "asiafinancial_markets.xml", "asiamarketsdigest_syndication.xml"):
+        httpserver.expect_request(f"/{name}").respond_with_data((FEEDS / name).read_bytes())
+        feeds.append({"name": name.removesuffix(".xml"), "url": httpserver.url_for(f"/{name}")})
+    outcomes = []
+    for pool_min in (1, 1000):
+        cfg = write_config(
+            tmp_path / f"c{pool_min}.yaml",
+            feeds=feeds,
+            max_age="100000d",
+            fetch={"parse_pool_min": pool_min},
+            state=f"sqlite:///{tmp_path}/state{pool_min}.db",
+        )
+        settings = load_settings(cfg)
+        store = SQLiteStore(tmp_path / f"state{pool_min}.db")
+        report = run_cycle(
+            settings,
+            store,
+            Detector(settings.load_watchlist()),
+            Notifier([]),
+            clock=lambda: datetime.now(UTC),
+        )
+        outcomes.append(sorted((a.symbol, a.direction, a.pct) for a, _ in report.enqueued))
+    assert outcomes[0] == outcomes[1] and outcomes[0]

@@ -15,7 +15,7 @@ URL = "https://www.asiafinancial.com/feed"
 
 
 def fresh() -> FeedHealth:
-    return FeedHealth(name="af", url=URL)
+    return FeedHealth(name="af", url=URL, config_url=URL)
 
 
 def fail(prev: FeedHealth, now: datetime = NOW, **kw: object) -> FeedHealth:
