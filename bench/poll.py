@@ -401,7 +401,7 @@ class FarmClient:
 
 
 # ============================================================================================ client
-STAGES = ("plan", "fetch", "parse", "unseen", "detect", "claim", "record_health", "deliver")
+STAGES = ("plan", "fetch_and_parse", "unseen", "detect", "claim", "record_health", "deliver")
 _timings: dict[str, float] = {}
 _counts: dict[str, int] = {}
 
@@ -414,8 +414,8 @@ def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             out = fn(*a, **kw)
         finally:
             _timings[name] = _timings.get(name, 0.0) + time.perf_counter() - t0
-        if name == "parse":
-            _counts["items"] = _counts.get("items", 0) + sum(len(p.items) for p in out if p)
+        if name == "fetch_and_parse":
+            _counts["items"] = _counts.get("items", 0) + sum(len(p.items) for p in out[1] if p)
         elif name == "unseen":
             _counts["new"] = _counts.get("new", 0) + len(out)
         elif name == "detect":

@@ -59,7 +59,7 @@ def detect_moves(
     detector: Detector, store: StateStore, settings: Settings, parsed: Sequence[ParseResult | None]
 ) -> tuple[list[NewsItem], list[tuple[NewsItem, list[Move]]]]:
     now = cycle.utcnow()
-    fresh = cycle.unseen(store, [i for p in parsed if p for i in p.items], now)
+    fresh = cycle.unseen(store, [i for p in parsed if p for i in p.items], settings.dedup.item_ttl, now)
     return fresh, cycle.detect(detector, cycle.recent(fresh, settings, now))
 
 

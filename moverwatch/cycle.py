@@ -7,6 +7,7 @@ module that imports `scrapers` (news in); the stages it calls do not.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
@@ -17,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from moverwatch.config import FeedConfig, Settings
 from moverwatch.dedup import EventRecord, decide, event_key, item_keys
@@ -161,13 +162,7 @@ class _Parser:
 
     def __init__(self, now: datetime, pooled: bool) -> None:
         self._now = now
-        self._pool = (
-            ProcessPoolExecutor(
-                max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")
-            )
-            if pooled and (os.cpu_count() or 1) > 1
-            else None
-        )
+        self._pool = _parse_pool() if pooled and (os.cpu_count() or 1) > 1 else None
         self._fetched: dict[str, FetchResult] = {}
         self._parsed: dict[str, ParseResult | Future[ParseResult] | None] = {}
 
@@ -194,15 +189,31 @@ class _Parser:
         return [self._fetched[n] for n in names], parsed
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        for p in self._parsed.values():
+            if isinstance(p, Future):
+                p.cancel()  # a cycle that failed half-way leaves no work queued for the next one
+
+
+_POOL: ProcessPoolExecutor | None = None
+
+
+def _parse_pool() -> ProcessPoolExecutor:
+    """One pool per process, kept across cycles: starting workers (spawn) costs ~1 s, more than a steady cycle's
+    parsing. Spawn, not fork: Prefect and httpx run threads that a forked child would inherit half-locked."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ProcessPoolExecutor(
+            max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")
+        )
+        atexit.register(_POOL.shutdown, cancel_futures=True)
+    return _POOL
 
 
 # -- dedup by item --------------------------------------------------------------------------------------
-def unseen(store: StateStore, items: Sequence[NewsItem], now: datetime) -> list[NewsItem]:
+def unseen(store: StateStore, items: Sequence[NewsItem], ttl: timedelta, now: datetime) -> list[NewsItem]:
     """Items not seen before (by guid or canonical URL), each once even if several feeds carry it."""
     keys = [k for i in items for k in item_keys(i)]
-    seen = store.seen(keys, now)
+    seen = store.seen(keys, ttl, now)
     fresh: list[NewsItem] = []
     batch: set[str] = set()
     for i in items:
@@ -392,7 +403,7 @@ def run_cycle(
     report = CycleReport(started=now)
     due, health, skipped = plan(settings, store, now)
     results, parsed = fetch_and_parse(due, health, settings, now, on_feed_done)
-    fresh = unseen(store, [i for p in parsed if p for i in p.items], now)
+    fresh = unseen(store, [i for p in parsed if p for i in p.items], settings.dedup.item_ttl, now)
     detections = detect(detector, recent(fresh, settings, now))
     report.enqueued = claim(store, settings, notifier, fresh, detections, now)
     new_counts: dict[str, int] = defaultdict(int)

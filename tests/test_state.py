@@ -32,9 +32,9 @@ def _claim(
 
 def test_seen_items_are_remembered(store: StateStore) -> None:
     """An item marked seen is reported seen; others are not."""
-    assert store.seen(["a", "b"], NOW) == set()
+    assert store.seen(["a", "b"], timedelta(days=1), NOW) == set()
     store.mark_seen(["a"], timedelta(days=1), NOW)
-    assert store.seen(["a", "b"], NOW) == {"a"}
+    assert store.seen(["a", "b"], timedelta(days=1), NOW) == {"a"}
 
 
 def test_first_report_enqueues_one_delivery_per_channel(store: StateStore) -> None:
@@ -158,3 +158,11 @@ def test_url_guid_dedups_across_feeds_but_opaque_guid_does_not() -> None:
     c = NewsItem("blog1", "1", "https://b/1", "https://b/1", "t", "", NOW, NOW)
     d = NewsItem("blog2", "1", "https://c/1", "https://c/1", "t", "", NOW, NOW)
     assert not set(item_keys(c)) & set(item_keys(d))
+
+
+def test_seen_items_are_forgotten_after_their_ttl(store: StateStore) -> None:
+    """A seen item is remembered for its TTL, then forgotten (state does not grow forever)."""
+    ttl = timedelta(hours=2)
+    store.mark_seen(["a"], ttl, NOW)
+    assert store.seen(["a"], ttl, NOW + timedelta(hours=1, minutes=59)) == {"a"}
+    assert store.seen(["a"], ttl, NOW + timedelta(hours=3, minutes=1)) == set()
