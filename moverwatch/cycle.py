@@ -17,6 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -182,11 +183,25 @@ class _Parser:
         for name in names:
             p = self._parsed[name]
             if isinstance(p, Future):
-                p = p.result()
+                p = self._collect(name, p)
             if p is not None and is_sample(self._fetched[name].url):
                 p = replace(p, items=tuple(shift_to_now(p.items, self._now)))
             parsed.append(p)
         return [self._fetched[n] for n in names], parsed
+
+    def _collect(self, name: str, future: Future[ParseResult]) -> ParseResult:
+        try:
+            return future.result()
+        except Exception as exc:  # a worker killed (OOM, signal) costs its feeds one poll, not the cycle
+            global _POOL
+            if isinstance(exc, BrokenProcessPool):
+                _POOL = None  # the next cycle starts a fresh pool
+            r = self._fetched[name]
+            # An error keeps the feed's old validators, so the next poll fetches and parses the body again.
+            err = TransientFeedError(
+                name, r.url, f"parser process failed ({exc.__class__.__name__}); will retry"
+            )
+            return ParseResult(name, (), "", (), err, 0)
 
     def close(self) -> None:
         for p in self._parsed.values():

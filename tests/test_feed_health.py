@@ -132,3 +132,28 @@ def test_big_cycles_parse_in_a_process_pool_with_the_same_result(
         )
         outcomes.append(sorted((a.symbol, a.direction, a.pct) for a, _ in report.enqueued))
     assert outcomes[0] == outcomes[1] and outcomes[0]
+
+
+def test_crashed_parser_process_costs_one_poll_not_the_cycle() -> None:
+    """If a parse worker dies, its feed reports a retryable error and the pool is rebuilt next cycle."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from moverwatch import cycle
+    from moverwatch.errors import TransientFeedError
+    from scrapers.fetch import FetchResult
+
+    parser = cycle._Parser(datetime.now(UTC), pooled=False)
+    parser.submit(
+        FetchResult(
+            "f", "http://127.0.0.1:1/f", "http://127.0.0.1:1/f", 200, None, None, None, None, False, None, 1.0
+        )
+    )
+    dead: Future[Any] = Future()
+    dead.set_exception(BrokenProcessPool("worker killed"))
+    parser._parsed["f"] = dead
+    cycle._POOL = object()  # type: ignore[assignment]
+    _results, [parsed] = parser.results(["f"])
+    assert parsed is not None and isinstance(parsed.error, TransientFeedError)
+    assert "parser process failed" in str(parsed.error)
+    assert cycle._POOL is None
