@@ -157,3 +157,24 @@ def test_crashed_parser_process_costs_one_poll_not_the_cycle() -> None:
     assert parsed is not None and isinstance(parsed.error, TransientFeedError)
     assert "parser process failed" in str(parsed.error)
     assert cycle._POOL is None
+
+
+def test_google_news_and_yahoo_copies_of_a_move_make_one_alert(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The same BABA move via Asia Financial, Google News and Yahoo Finance is one alert (plus at most one
+    escalation when a later outlet reports it 5 points larger), with the other outlets as 'also reported by'."""
+    feeds = []
+    for name in ("asiafinancial.xml", "google_news_alibaba.xml", "yahoo_finance_BABA.xml"):
+        httpserver.expect_request(f"/{name}").respond_with_data((FEEDS / name).read_bytes())
+        feeds.append({"name": name.split(".")[0], "url": httpserver.url_for(f"/{name}")})
+    settings = load_settings(write_config(tmp_path / "c.yaml", feeds=feeds, max_age="100000d"))
+    store = SQLiteStore(tmp_path / "state.db")
+    report = run_cycle(
+        settings, store, Detector(settings.load_watchlist()), Notifier([]), clock=lambda: datetime.now(UTC)
+    )
+    baba = [a for a, _ in report.delivery.sent if a.symbol == "BABA"]
+    assert [a.kind for a in baba][:1] == ["new"] and len(baba) <= 2
+    assert all(a.kind == "escalation" for a in baba[1:])
+    event = store.get_event("BABA|up")
+    assert event is not None and len(event.sources) >= 2
