@@ -327,7 +327,7 @@ def _discover_alternate(text: str, base: str) -> str | None:
 
 # The lead of an article carries its moves; the rest costs parse and detect time on every item (a full
 # WordPress body is ~3 KB of text) and adds trap sentences. Only this much of a body is kept.
-SUMMARY_LIMIT = 2500
+SUMMARY_LIMIT = 2000
 _CONTENT_HTML_LIMIT = 4 * SUMMARY_LIMIT
 
 
