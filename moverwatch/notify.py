@@ -61,19 +61,38 @@ class Redactor:
             else None
         )
 
+    @property
+    def key(self) -> str:
+        return self._pattern.pattern if self._pattern else ""
+
     def __call__(self, text: str) -> str:
         return self._pattern.sub("****", text) if self._pattern else text
 
 
 class _RedactingFilter(logging.Filter):
-    def __init__(self, redact: Redactor) -> None:
+    """One filter on Apprise's logger for the whole process, fed by every Notifier's redactor.
+
+    Apprise logs webhook URLs (tokens included) at DEBUG. Redactors are keyed by their pattern, so a service
+    that builds a Notifier every cycle does not stack up filters.
+    """
+
+    def __init__(self) -> None:
         super().__init__()
-        self._redact = redact
+        self._redactors: dict[str, Redactor] = {}
+
+    def add(self, redact: Redactor) -> None:
+        self._redactors.setdefault(redact.key, redact)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redact(record.getMessage())
-        record.args = None
+        msg = record.getMessage()
+        for redact in self._redactors.values():
+            msg = redact(msg)
+        record.msg, record.args = msg, None
         return True
+
+
+_APPRISE_FILTER = _RedactingFilter()
+logging.getLogger("apprise").addFilter(_APPRISE_FILTER)
 
 
 @dataclass(frozen=True)
@@ -107,7 +126,7 @@ class Notifier:
         timezones: dict[str, str] | None = None,
     ) -> None:
         self.redact = Redactor([c.url for c in channels])
-        logging.getLogger("apprise").addFilter(_RedactingFilter(self.redact))
+        _APPRISE_FILTER.add(self.redact)
         self._console = console
         self._tz = timezones or {}
         self.channels: dict[str, Channel] = {}
