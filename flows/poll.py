@@ -84,10 +84,7 @@ def record_health(
     parsed: Sequence[ParseResult | None],
     fresh: Sequence[NewsItem],
 ) -> list[cycle.FeedOutcome]:
-    counts: dict[str, int] = defaultdict(int)
-    for i in fresh:
-        counts[i.source] += 1
-    return cycle.record_health(store, notifier, settings, health, results, parsed, counts, cycle.utcnow())
+    return cycle.record_health(store, notifier, settings, health, results, parsed, fresh, cycle.utcnow())
 
 
 @stage("deliver-alerts")

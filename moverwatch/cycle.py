@@ -351,10 +351,13 @@ def record_health(
     health: dict[str, FeedHealth],
     results: Sequence[FetchResult],
     parsed: Sequence[ParseResult | None],
-    new_counts: dict[str, int],
+    fresh: Sequence[NewsItem],
     now: datetime,
 ) -> list[FeedOutcome]:
     """Update and save each polled feed's health; return one outcome per polled feed."""
+    new_counts: dict[str, int] = defaultdict(int)
+    for item in fresh:
+        new_counts[item.source] += 1
     by_name = {f.name: f for f in settings.feeds}
     updated: dict[str, FeedHealth] = {}
     outcomes = []
@@ -421,12 +424,7 @@ def run_cycle(
     fresh = unseen(store, [i for p in parsed if p for i in p.items], settings.dedup.item_ttl, now)
     detections = detect(detector, recent(fresh, settings, now))
     report.enqueued = claim(store, settings, notifier, fresh, detections, now)
-    new_counts: dict[str, int] = defaultdict(int)
-    for i in fresh:
-        new_counts[i.source] += 1
-    report.feeds = (
-        record_health(store, notifier, settings, health, results, parsed, new_counts, now) + skipped
-    )
+    report.feeds = record_health(store, notifier, settings, health, results, parsed, fresh, now) + skipped
     alerts_by_source: dict[str, int] = defaultdict(int)
     for a, _ in report.enqueued:
         alerts_by_source[a.source] += 1
