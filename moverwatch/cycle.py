@@ -8,6 +8,7 @@ module that imports `scrapers` (news in); the stages it calls do not.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import multiprocessing
 import os
@@ -30,6 +31,7 @@ from moverwatch.health import ErrorKind, FeedHealth, PollStatus, feed_alarm, new
 from moverwatch.models import Alert, Move, NewsItem
 from moverwatch.notify import Notifier
 from moverwatch.state import StateStore
+from moverwatch.watchlist import Watchlist
 from scrapers.fetch import FeedRequest, FetchResult, FetchSettings, fetch_feeds_sync
 from scrapers.parse import ParseResult, parse_feed
 from scrapers.samples import fetch_sample, is_sample, shift_to_now
@@ -128,7 +130,7 @@ def fetch_and_parse(
                 user_agent=f.user_agent,
             )
         )
-    parser = _Parser(now, pooled=len(requests) >= settings.fetch.parse_pool_min)
+    parser = _Parser(now, now - settings.max_age, pooled=len(requests) >= settings.fetch.parse_pool_min)
     try:
         for r in ready:
             parser.submit(r)
@@ -161,8 +163,9 @@ def _parse_one(name: str, url: str, body: bytes, now: datetime) -> ParseResult:
 class _Parser:
     """Parses bodies as they arrive: inline, or in a process pool on big cycles (feedparser holds the GIL)."""
 
-    def __init__(self, now: datetime, pooled: bool) -> None:
+    def __init__(self, now: datetime, oldest: datetime, pooled: bool) -> None:
         self._now = now
+        self._oldest = oldest
         self._pool = _parse_pool() if pooled and (os.cpu_count() or 1) > 1 else None
         self._fetched: dict[str, FetchResult] = {}
         self._parsed: dict[str, ParseResult | Future[ParseResult] | None] = {}
@@ -184,8 +187,14 @@ class _Parser:
             p = self._parsed[name]
             if isinstance(p, Future):
                 p = self._collect(name, p)
-            if p is not None and is_sample(self._fetched[name].url):
-                p = replace(p, items=tuple(shift_to_now(p.items, self._now)))
+            if p is not None:
+                items = shift_to_now(p.items, self._now) if is_sample(self._fetched[name].url) else p.items
+                # Items too old to alert on are only recorded as seen: their text need not stay in memory.
+                items = [
+                    i if (i.published_at or self._now) >= self._oldest else replace(i, summary="")
+                    for i in items
+                ]
+                p = replace(p, items=tuple(items))
             parsed.append(p)
         return [self._fetched[n] for n in names], parsed
 
@@ -250,14 +259,33 @@ def recent(items: Sequence[NewsItem], settings: Settings, now: datetime) -> list
 
 
 # -- detect ---------------------------------------------------------------------------------------------
-def detect(detector: Detector, items: Sequence[NewsItem]) -> list[tuple[NewsItem, list[Move]]]:
-    """Moves found in each item (items without a move are left out)."""
-    out = []
-    for i in items:
-        moves = detector.detect(i.title, i.summary)
-        if moves:
-            out.append((i, moves))
-    return out
+def detect(
+    detector: Detector, items: Sequence[NewsItem], pool_min: int = 5000
+) -> list[tuple[NewsItem, list[Move]]]:
+    """Moves found in each item (items without a move are left out).
+
+    A big batch (a cold cycle) is split over the parse pool's processes: the detector is pure Python.
+    """
+    texts = [(i.title, i.summary) for i in items]
+    if len(items) >= pool_min and (os.cpu_count() or 1) > 1:
+        pool = _parse_pool()
+        spec = detector.watchlist.model_dump_json()
+        size = -(-len(texts) // (2 * (os.cpu_count() or 1)))
+        chunks = [texts[k : k + size] for k in range(0, len(texts), size)]
+        found = [m for chunk in pool.map(_detect_chunk, [spec] * len(chunks), chunks) for m in chunk]
+    else:
+        found = [detector.detect(t, s) for t, s in texts]
+    return [(i, moves) for i, moves in zip(items, found, strict=True) if moves]
+
+
+@functools.lru_cache(maxsize=2)
+def _worker_detector(spec: str) -> Detector:
+    return Detector(Watchlist.model_validate_json(spec))
+
+
+def _detect_chunk(spec: str, texts: list[tuple[str, str]]) -> list[list[Move]]:
+    detector = _worker_detector(spec)
+    return [detector.detect(t, s) for t, s in texts]
 
 
 # -- claim ----------------------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def test_crashed_parser_process_costs_one_poll_not_the_cycle() -> None:
     from moverwatch.errors import TransientFeedError
     from scrapers.fetch import FetchResult
 
-    parser = cycle._Parser(datetime.now(UTC), pooled=False)
+    parser = cycle._Parser(datetime.now(UTC), datetime(2000, 1, 1, tzinfo=UTC), pooled=False)
     parser.submit(
         FetchResult(
             "f", "http://127.0.0.1:1/f", "http://127.0.0.1:1/f", 200, None, None, None, None, False, None, 1.0
@@ -178,3 +178,24 @@ def test_google_news_and_yahoo_copies_of_a_move_make_one_alert(
     assert all(a.kind == "escalation" for a in baba[1:])
     event = store.get_event("BABA|up")
     assert event is not None and len(event.sources) >= 2
+
+
+def test_big_detection_batches_in_worker_processes_find_the_same_moves() -> None:
+    """Detection split over worker processes (as on a cold cycle) gives exactly the inline result."""
+    from moverwatch import cycle
+    from moverwatch.watchlist import load_watchlist
+    from scrapers.parse import parse_feed
+
+    from .conftest import CORPUS
+
+    detector = Detector(load_watchlist(CORPUS / "watchlist.yaml"))
+    items = [
+        i
+        for name in ("asiafinancial.xml", "scmp_business.xml", "google_news_alibaba.xml")
+        for i in parse_feed(
+            name, "https://example.com/feed", (FEEDS / name).read_bytes(), datetime.now(UTC)
+        ).items
+    ]
+    inline = cycle.detect(detector, items, pool_min=10**9)
+    pooled = cycle.detect(detector, items, pool_min=1)
+    assert inline and [(i.guid, m) for i, m in pooled] == [(i.guid, m) for i, m in inline]
