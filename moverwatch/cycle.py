@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -270,9 +270,16 @@ def detect(
     if len(items) >= pool_min and (os.cpu_count() or 1) > 1:
         pool = _parse_pool()
         spec = detector.watchlist.model_dump_json()
-        size = -(-len(texts) // (2 * (os.cpu_count() or 1)))
-        chunks = [texts[k : k + size] for k in range(0, len(texts), size)]
-        found = [m for chunk in pool.map(_detect_chunk, [spec] * len(chunks), chunks) for m in chunk]
+        # Small chunks, few in flight: pool.map would pickle every text at once (+40 MB at 50k items).
+        in_flight = 2 * (os.cpu_count() or 1)
+        futures: deque[Future[list[list[Move]]]] = deque()
+        found: list[list[Move]] = []
+        for k in range(0, len(texts), 500):
+            if len(futures) >= in_flight:
+                found.extend(futures.popleft().result())
+            futures.append(pool.submit(_detect_chunk, spec, texts[k : k + 500]))
+        while futures:
+            found.extend(futures.popleft().result())
     else:
         found = [detector.detect(t, s) for t, s in texts]
     return [(i, moves) for i, moves in zip(items, found, strict=True) if moves]
