@@ -15,6 +15,7 @@ import os
 import socket
 import time
 import uuid
+import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -160,6 +161,10 @@ def _parse_one(name: str, url: str, body: bytes, now: datetime) -> ParseResult:
     return parse_feed(name, url, body, now, now=now)
 
 
+def _parse_packed(name: str, url: str, packed: bytes, now: datetime) -> ParseResult:
+    return parse_feed(name, url, zlib.decompress(packed), now, now=now)
+
+
 class _Parser:
     """Parses bodies as they arrive: inline, or in a process pool on big cycles (feedparser holds the GIL)."""
 
@@ -175,8 +180,10 @@ class _Parser:
         if r.body is None or r.error is not None:
             self._parsed[r.name] = None
         elif self._pool is not None:
+            # Fetching outruns parsing, so bodies wait in the pool's queue: packed (zlib level 1, ~1 ms for
+            # 200 KB, ~8x smaller) a cold 1,000-feed cycle queues ~25 MB instead of ~200 MB.
             self._parsed[r.name] = self._pool.submit(
-                _parse_one, r.name, r.final_url or r.url, r.body, self._now
+                _parse_packed, r.name, r.final_url or r.url, zlib.compress(r.body, 1), self._now
             )
         else:
             self._parsed[r.name] = _parse_one(r.name, r.final_url or r.url, r.body, self._now)
