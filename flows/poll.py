@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -103,7 +102,7 @@ def poll_feeds(config_path: str | None = None) -> dict[str, int]:
         notifier = Notifier(
             settings.channels,
             console=lambda line: logger.info("ALERT %s", line),
-            timezones=_timezones(settings),
+            timezones=settings.load_watchlist().timezones(),
         )
         results, parsed, health, skipped = fetch_and_parse(q(settings), q(store))
         fresh, detections = detect_moves(q(detector), q(store), q(settings), q(parsed))
@@ -112,7 +111,7 @@ def poll_feeds(config_path: str | None = None) -> dict[str, int]:
             q(store), q(notifier), q(settings), q(health), q(results), q(parsed), q(fresh)
         )
         outcomes += skipped
-        _log_feeds(logger, outcomes)
+        cycle.log_outcomes(logger, outcomes, enqueued)
         report = deliver_alerts(q(store), q(notifier), q(settings))
         _publish(report, outcomes, store)
         return {
@@ -125,23 +124,6 @@ def poll_feeds(config_path: str | None = None) -> dict[str, int]:
         }
     finally:
         store.close()
-
-
-def _log_feeds(logger: Any, outcomes: Sequence[cycle.FeedOutcome]) -> None:
-    """One line per feed that changed or failed, and one summary line (1,000 unchanged feeds say nothing)."""
-    for o in outcomes:
-        if o.error:
-            logger.warning(f"feed={o.name} status={o.status} http={o.http} error={o.error}")
-        elif o.new:
-            logger.info(f"feed={o.name} status={o.status} http={o.http} new={o.new} ms={o.ms:.0f}")
-    by_status: dict[str, int] = defaultdict(int)
-    for o in outcomes:
-        by_status[o.status] += 1
-    logger.info("feeds: " + " ".join(f"{k}={v}" for k, v in sorted(by_status.items())))
-
-
-def _timezones(settings: Settings) -> dict[str, str]:
-    return {t.symbol: t.timezone for t in settings.load_watchlist().tickers if t.timezone}
 
 
 def _publish(report: DeliveryReport, outcomes: Sequence[cycle.FeedOutcome], store: StateStore) -> None:

@@ -76,7 +76,9 @@ def _progress(total: int) -> tuple[Callable[[Any], None], Callable[[], None]]:
 def run(
     config: ConfigOpt = None,
     prefect: Annotated[bool, typer.Option("--prefect", help="Run as the Prefect flow `poll-feeds`.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log one line per feed.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log failing feeds, feeds with news, and a summary line.")
+    ] = False,
 ) -> None:
     """Run one poll cycle: fetch, detect, dedup, alert. Exit 0 even if some feeds failed (they are listed)."""
     _setup_logging(verbose)
@@ -96,7 +98,9 @@ def run(
         store = open_store(settings.state_url(), settings.redis_prefix)
         try:
             detector = Detector(settings.load_watchlist())
-            notifier = Notifier(settings.channels, console=typer.echo, timezones=_timezones(settings))
+            notifier = Notifier(
+                settings.channels, console=typer.echo, timezones=settings.load_watchlist().timezones()
+            )
             advance, stop = _progress(len(settings.feeds))
             try:
                 report = run_cycle(settings, store, detector, notifier, on_feed_done=advance)
@@ -124,10 +128,6 @@ def _resolved(settings: Settings) -> Settings:
 
         return resolve_secret_blocks(settings)
     return settings
-
-
-def _timezones(settings: Settings) -> dict[str, str]:
-    return {t.symbol: t.timezone for t in settings.load_watchlist().tickers if t.timezone}
 
 
 @app.command()

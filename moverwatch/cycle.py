@@ -22,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from moverwatch.config import FeedConfig, Settings
 from moverwatch.dedup import EventRecord, decide, event_key, item_keys
@@ -94,7 +95,7 @@ def plan(
         h = health[f.name]
         if h.disabled:
             skipped.append(FeedOutcome(f.name, f.url, "disabled", error=h.last_error))
-        elif h.next_poll is not None and h.next_poll > now and not is_sample(f.url):
+        elif not h.is_due(now) and not is_sample(f.url):  # samples: the demo re-reads them every run
             skipped.append(FeedOutcome(f.name, f.url, "not_due"))
         else:
             due.append(f)
@@ -198,8 +199,7 @@ class _Parser:
                 items = shift_to_now(p.items, self._now) if is_sample(self._fetched[name].url) else p.items
                 # Items too old to alert on are only recorded as seen: their text need not stay in memory.
                 items = [
-                    i if (i.published_at or self._now) >= self._oldest else replace(i, summary="")
-                    for i in items
+                    i if _alertable(i, self._oldest, self._now) else replace(i, summary="") for i in items
                 ]
                 p = replace(p, items=tuple(items))
             parsed.append(p)
@@ -243,12 +243,11 @@ def _parse_pool() -> ProcessPoolExecutor:
 # -- dedup by item --------------------------------------------------------------------------------------
 def unseen(store: StateStore, items: Sequence[NewsItem], ttl: timedelta, now: datetime) -> list[NewsItem]:
     """Items not seen before (by guid or canonical URL), each once even if several feeds carry it."""
-    keys = [k for i in items for k in item_keys(i)]
-    seen = store.seen(keys, ttl, now)
+    keyed = [(i, item_keys(i)) for i in items]
+    seen = store.seen([k for _i, ks in keyed for k in ks], ttl, now)
     fresh: list[NewsItem] = []
     batch: set[str] = set()
-    for i in items:
-        ks = item_keys(i)
+    for i, ks in keyed:
         if any(k in seen or k in batch for k in ks):
             continue
         batch.update(ks)
@@ -262,7 +261,12 @@ def recent(items: Sequence[NewsItem], settings: Settings, now: datetime) -> list
     Older items are still recorded as seen, so a first run on a busy feed does not flood the channels.
     """
     oldest = now - settings.max_age
-    return [i for i in items if (i.published_at or now) >= oldest]
+    return [i for i in items if _alertable(i, oldest, now)]
+
+
+def _alertable(item: NewsItem, oldest: datetime, now: datetime) -> bool:
+    # An undated item counts as published when first seen.
+    return (item.published_at or now) >= oldest
 
 
 # -- detect ---------------------------------------------------------------------------------------------
@@ -447,6 +451,31 @@ def record_health(
     return outcomes
 
 
+def log_outcomes(
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    outcomes: Sequence[FeedOutcome],
+    enqueued: Sequence[tuple[Alert, str]],
+) -> None:
+    """One canonical line per feed (failures WARNING, news INFO, quiet feeds DEBUG) and a summary line.
+
+    At 1,000 feeds a line per unchanged feed at INFO would bury the failures in every run's log.
+    """
+    alerts: dict[str, int] = defaultdict(int)
+    for a, _ch in enqueued:
+        alerts[a.source] += 1
+    by_status: dict[str, int] = defaultdict(int)
+    for o in outcomes:
+        o.alerts = alerts.get(o.name, 0)
+        by_status[o.status] += 1
+        level = logging.WARNING if o.error else logging.INFO if o.new else logging.DEBUG
+        logger.log(
+            level,
+            f"feed={o.name} status={o.status} http={o.http} new={o.new} alerts={o.alerts} ms={o.ms:.0f}"
+            + (f" error={o.error}" if o.error else ""),
+        )
+    logger.info("feeds: " + " ".join(f"{k}={v}" for k, v in sorted(by_status.items())))
+
+
 # -- the whole cycle ------------------------------------------------------------------------------------
 def run_cycle(
     settings: Settings,
@@ -467,21 +496,7 @@ def run_cycle(
     detections = detect(detector, recent(fresh, settings, now))
     report.enqueued = claim(store, settings, notifier, fresh, detections, now)
     report.feeds = record_health(store, notifier, settings, health, results, parsed, fresh, now) + skipped
-    alerts_by_source: dict[str, int] = defaultdict(int)
-    for a, _ in report.enqueued:
-        alerts_by_source[a.source] += 1
-    for o in report.feeds:
-        o.alerts = alerts_by_source.get(o.name, 0)
-        log.info(
-            "feed=%s status=%s http=%s new=%d alerts=%d ms=%.0f%s",
-            o.name,
-            o.status,
-            o.http,
-            o.new,
-            o.alerts,
-            o.ms,
-            f" error={o.error}" if o.error else "",
-        )
+    log_outcomes(log, report.feeds, report.enqueued)
     report.delivery = deliver(store, notifier, settings, clock(), worker or worker_id())
     report.pending = store.pending_count()
     report.dead_total = len(store.dead_letters())

@@ -16,7 +16,6 @@ from moverwatch.errors import DeliveryError
 from moverwatch.models import Alert
 from moverwatch.notify import Notifier
 from moverwatch.outbox import Delivery, retry_delay
-from moverwatch.render import render_digest
 from moverwatch.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -69,11 +68,11 @@ def deliver(
                 # Over the limit already: hold them for the next minute without counting an attempt.
                 nxt = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
                 for d in rest:
-                    store.retry_later(replace(d, attempts=d.attempts - 1), nxt, "held by flood control")
+                    store.retry_later(d, nxt, "held by flood control", count=False)
                 continue
             alerts = [_with_sources(store, d.alert) for d in rest]
             try:
-                notifier.send_text(channel, f"{len(alerts)} more market moves", render_digest(alerts))
+                notifier.send_digest(channel, alerts)
             except DeliveryError as exc:
                 for d in rest:
                     _failed(store, settings, report, d, exc.reason, now)

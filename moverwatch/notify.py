@@ -22,7 +22,15 @@ import apprise
 from moverwatch.config import ChannelConfig
 from moverwatch.errors import DeliveryError
 from moverwatch.models import Alert
-from moverwatch.render import render_console, render_email, render_push, render_slack
+from moverwatch.render import (
+    render_console,
+    render_digest,
+    render_digest_slack,
+    render_email,
+    render_notice_slack,
+    render_push,
+    render_slack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -172,13 +180,24 @@ class Notifier:
             title, body, fmt = push.title, push.body, apprise.NotifyFormat.TEXT
         self._notify(ch, title, body, fmt)
 
+    def send_digest(self, channel_id: str, alerts: Sequence[Alert]) -> None:
+        """Send several alerts as one message (flood control)."""
+        ch = self._channel(channel_id)
+        if ch.kind == "slack":
+            self._send_slack(ch, render_digest_slack(alerts))
+        else:
+            self.send_text(channel_id, f"{len(alerts)} more market moves", render_digest(alerts))
+
     def send_text(self, channel_id: str, title: str, body: str) -> None:
         """Send a plain message (test message, digest, feed-down notice)."""
         ch = self._channel(channel_id)
         if ch.kind == "console":
             self._write_console(f"{title}: {body}" if title else body)
-            return
-        self._notify(ch, title, body, apprise.NotifyFormat.TEXT)
+        elif ch.kind == "slack":
+            # Every Slack message goes through our escaping: a notice may quote a feed's error text.
+            self._send_slack(ch, render_notice_slack(title, body))
+        else:
+            self._notify(ch, title, body, apprise.NotifyFormat.TEXT)
 
     def _channel(self, channel_id: str) -> Channel:
         try:

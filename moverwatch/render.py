@@ -321,6 +321,15 @@ def render_digest_slack(alerts: Sequence[Alert], *, heading: str | None = None) 
     return {"text": title_slack, "blocks": blocks}
 
 
+def render_notice_slack(title: str, body: str) -> dict[str, Any]:
+    """A plain notice (test message, feed down/recovered) as a Slack payload, escaped like any feed text."""
+    title_slack = _slack(clean_text(title, SLACK_HEADLINE_LIMIT)) or "moverwatch"
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(f"*{title_slack}*")}]
+    if body.strip():
+        blocks.append({"type": "section", "text": _mrkdwn(_slack(clean_text(body)))})
+    return {"text": title_slack, "blocks": blocks}
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Internals
 # ---------------------------------------------------------------------------------------------------------
@@ -429,14 +438,3 @@ def _zone(tz: str | None) -> ZoneInfo | None:
 
 def _digest_heading(count: int) -> str:
     return f"{count} more alert{'s' if count != 1 else ''}:"
-
-
-def render_slack_mrkdwn(alert: Alert, tz: str | None = None) -> str:
-    """The Slack message as one escaped mrkdwn text (for Apprise's Slack plugin in Block Kit mode)."""
-    texts: list[str] = []
-    for block in render_slack(alert, tz)["blocks"]:
-        if block.get("type") == "section":
-            texts.append(block["text"]["text"])
-        elif block.get("type") == "context":
-            texts.extend(e["text"] for e in block["elements"] if e.get("type") == "mrkdwn")
-    return "\n".join(texts)

@@ -73,8 +73,9 @@ class StateStore(ABC):
         """The channel accepted the delivery: never send it again."""
 
     @abstractmethod
-    def retry_later(self, delivery: Delivery, at: datetime, error: str) -> None:
-        """The send failed: count the attempt and make it due again at `at`."""
+    def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> None:
+        """Make the delivery due again at `at`: after a failed send (`count`: one more attempt), or held back
+        without trying (flood control: `count=False`)."""
 
     @abstractmethod
     def bury(self, delivery: Delivery, error: str, now: datetime) -> None:
@@ -219,12 +220,12 @@ class SQLiteStore(StateStore):
                 (_ts(now), int(delivery.id)),
             )
 
-    def retry_later(self, delivery: Delivery, at: datetime, error: str) -> None:
+    def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_at = ?, lease_until = NULL, last_error = ?"
+                "UPDATE outbox SET attempts = attempts + ?, next_at = ?, lease_until = NULL, last_error = ?"
                 " WHERE id = ?",
-                (_ts(at), error, int(delivery.id)),
+                (int(count), _ts(at), error, int(delivery.id)),
             )
 
     def bury(self, delivery: Delivery, error: str, now: datetime) -> None:
@@ -482,10 +483,10 @@ class RedisStore(StateStore):
     def ack(self, delivery: Delivery, now: datetime) -> None:
         self._finish(delivery, lambda pipe: pipe.incr(self.prefix + "outbox:sent"))
 
-    def retry_later(self, delivery: Delivery, at: datetime, error: str) -> None:
+    def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> None:
         # The error text and a nonce keep members unique even if the same payload fails twice.
         member = _delivery_payload(
-            delivery.alert, delivery.channel, delivery.attempts + 1, [error, uuid.uuid4().hex]
+            delivery.alert, delivery.channel, delivery.attempts + int(count), [error, uuid.uuid4().hex]
         )
         self._finish(delivery, lambda pipe: pipe.zadd(self._retry, {member: _ts(at)}))
 
@@ -540,12 +541,6 @@ class RedisStore(StateStore):
             return int(pipe.execute()[0])
         except redis.RedisError as exc:
             raise self._fail("failed counting sends", exc) from None
-
-    def _delete_all(self) -> None:
-        """Remove every key under the prefix (tests and `reset`)."""
-        for k in self._r.scan_iter(match=self.prefix + "*", count=1000):
-            self._r.delete(k)
-        self._group_ready = False
 
 
 def _member(key: str) -> str:

@@ -62,6 +62,10 @@ class Watchlist(BaseModel):
         """The big-move threshold of a ticker (its own, else the default)."""
         return ticker.threshold_pct if ticker.threshold_pct is not None else self.default_threshold_pct
 
+    def timezones(self) -> dict[str, str]:
+        """Exchange time zones by symbol, for tickers that name one."""
+        return {t.symbol: t.timezone for t in self.tickers if t.timezone}
+
     def by_symbol(self) -> dict[str, Ticker]:
         """Tickers keyed by symbol."""
         return {t.symbol: t for t in self.tickers}

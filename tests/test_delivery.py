@@ -304,3 +304,19 @@ def test_worker_crash_after_claim_in_a_cycle_delivers_next_cycle(
         settings, store, detector, notifier, clock=lambda: later + timedelta(hours=1), worker="next"
     )
     assert again.delivery.sent == [] and len(hook.messages) == len(symbols)
+
+
+def test_flood_control_holds_without_spending_attempts(
+    store: StateStore, make_webhook: Callable[..., Webhook]
+) -> None:
+    """Alerts held back because the channel's minute is used up are sent next minute with no attempt spent."""
+    hook = make_webhook()
+    settings = _settings([{"url": hook.url(), "name": "hook"}], per_channel_per_minute=1)
+    notifier = Notifier(settings.channels)
+    _enqueue(store, notifier, symbol="BABA")
+    deliver(store, notifier, settings, NOW, "w")  # uses the minute's only slot
+    _enqueue(store, notifier, symbol="JD", headline="JD shares jump 14%")
+    held = deliver(store, notifier, settings, NOW + timedelta(seconds=10), "w")
+    assert held.sent == [] and len(hook.messages) == 1
+    [again] = store.take_deliveries(NOW + timedelta(minutes=1), 10, "w2", timedelta(minutes=5))
+    assert again.alert.symbol == "JD" and again.attempts == 0

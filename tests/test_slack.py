@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import feedparser
@@ -111,3 +112,45 @@ def test_slack_token_never_appears_in_logs_or_errors(caplog: pytest.LogCaptureFi
     assert token not in str(err.value)
     assert token not in caplog.text
     assert "B5678EFGH" not in caplog.text
+
+
+def _capture(send: Callable[[Notifier], None]) -> dict[str, object]:
+    notifier = Notifier([ChannelConfig(url=HOOK, name="slack")])
+    with responses.RequestsMock() as rs:
+        rs.add(responses.POST, HOOK, body="ok")
+        send(notifier)
+        [call] = rs.calls
+        body = call.request.body
+        assert body is not None
+        return json.loads(body)  # type: ignore[no-any-return]
+
+
+def test_slack_digest_is_block_kit_with_feed_text_escaped() -> None:
+    """A flood-control digest reaches Slack as escaped Block Kit, one section per alert, no live mention."""
+    hostile = Alert(
+        "BABA|up",
+        "BABA",
+        "up",
+        14.0,
+        "<!channel> Alibaba jumps & @here",
+        "https://www.asiafinancial.com/x",
+        "af",
+        NOW,
+    )
+    other = Alert("JD|up", "JD", "up", 9.0, "JD.com surges 9%", "https://www.asiafinancial.com/y", "af", NOW)
+    payload = _capture(lambda n: n.send_digest("slack", [hostile, other]))
+    [attachment] = payload["attachments"]  # type: ignore[index]
+    assert len(attachment["blocks"]) == 3  # heading + two alerts
+    text = "\n".join(_texts(payload))
+    assert "&lt;!channel&gt; Alibaba jumps &amp;" in text
+    assert "<!channel>" not in text and "@here" not in text
+
+
+def test_slack_notice_escapes_quoted_error_text() -> None:
+    """A feed-down notice quoting a server's text cannot ping the channel."""
+    payload = _capture(
+        lambda n: n.send_text("slack", "Feed down: af", "HTTP 503: <!here> maintenance @channel")
+    )
+    text = "\n".join(_texts(payload))
+    assert "Feed down: af" in text and "&lt;!here&gt;" in text
+    assert "<!here>" not in text and "@channel" not in text
