@@ -1,4 +1,4 @@
-"""Tests for moverwatch.aliases: the one-pass alias matcher and rules M1-M5 of LABELING.md §2.2."""
+"""Tests for moverwatch.detect.aliases: the one-pass alias matcher and rules M1-M5 of LABELING.md §2.2."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from moverwatch.aliases import AliasMatcher, normalize_text
+from moverwatch.detect.aliases import AliasMatcher, normalize_text
 from moverwatch.watchlist import load_watchlist, parse_watchlist
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

@@ -2,10 +2,10 @@
 
 Pipeline per item (title, then summary):
 
-1. normalise the text and find alias mentions in one automaton pass (``moverwatch.aliases``);
+1. normalise the text and find alias mentions in one automaton pass (``moverwatch.detect.aliases``);
 2. only if something matched: split into sentences, add anaphors (``its shares``, ``the stock``,
    ``the index``) resolved to the nearest preceding mention, group coordinated subjects
-   (``Alibaba and JD.com``), and read the predicate after each subject with ``moverwatch.move_grammar``;
+   (``Alibaba and JD.com``), and read the predicate after each subject with ``moverwatch.detect.grammar``;
 3. per ticker, keep the eligible statements and apply the decision procedure: the first size at or above
    the ticker's threshold in reading order, else the first strong statement with pct null.
 
@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
-from moverwatch.aliases import AliasMatcher, Mention, _lower_same_length, normalize_text
+from moverwatch.detect.aliases import AliasMatcher, Mention, _lower_same_length, normalize_text
+from moverwatch.detect.grammar import _AMOUNT, _MV, LEXICON, Statement, read_predicate, window_reason
 from moverwatch.models import Direction, Move, Where
-from moverwatch.move_grammar import _AMOUNT, _MV, LEXICON, Statement, read_predicate, window_reason
 from moverwatch.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
