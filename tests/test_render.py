@@ -1,4 +1,4 @@
-"""Tests for moverwatch.render: golden output per channel, and hostile feed text staying inert."""
+"""Tests for moverwatch.notify.render: golden output per channel, and hostile feed text staying inert."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import feedparser
 import pytest
 
 from moverwatch.models import Alert
-from moverwatch.render import (
+from moverwatch.notify.render import (
     SLACK_HEADLINE_LIMIT,
     SUBJECT_LIMIT,
     clean_text,

@@ -10,19 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote
 
 import apprise
 
 from moverwatch.config import ChannelConfig
 from moverwatch.errors import DeliveryError
 from moverwatch.models import Alert
-from moverwatch.render import (
+from moverwatch.notify.render import (
     render_console,
     render_digest,
     render_digest_slack,
@@ -31,76 +30,12 @@ from moverwatch.render import (
     render_push,
     render_slack,
 )
+from moverwatch.redact import Redactor, redact_logger
 
 log = logging.getLogger(__name__)
 
 ChannelKind = Literal["slack", "email", "push", "console"]
 CONSOLE = "console"
-
-
-class Redactor:
-    """Replaces every secret-looking part of the channel URLs with ``****`` in any text."""
-
-    def __init__(self, urls: Sequence[str]) -> None:
-        secrets: set[str] = set()
-        for url in urls:
-            try:
-                parts = urlsplit(url)
-            except ValueError:
-                continue
-            for s in (parts.password, parts.username):
-                if s:
-                    secrets.add(s)
-                    secrets.add(unquote(s))
-            # Webhook tokens live in the path (Slack: /T…/B…/token) and sometimes the query.
-            for seg in parts.path.split("/"):
-                if len(seg) >= 8 and not seg.replace(".", "").replace(":", "").isdigit():
-                    secrets.add(seg)
-            for key, value in parse_qsl(parts.query):
-                if (
-                    key.lower() not in {"to", "from", "mode", "format", "blocks", "smtp", "port", "name"}
-                    and len(value) >= 6
-                ):
-                    secrets.add(value)
-        # Longest first so a token is not half-replaced by one of its parts.
-        self._pattern = (
-            re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
-            if secrets
-            else None
-        )
-
-    @property
-    def key(self) -> str:
-        return self._pattern.pattern if self._pattern else ""
-
-    def __call__(self, text: str) -> str:
-        return self._pattern.sub("****", text) if self._pattern else text
-
-
-class _RedactingFilter(logging.Filter):
-    """One filter on Apprise's logger for the whole process, fed by every Notifier's redactor.
-
-    Apprise logs webhook URLs (tokens included) at DEBUG. Redactors are keyed by their pattern, so a service
-    that builds a Notifier every cycle does not stack up filters.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._redactors: dict[str, Redactor] = {}
-
-    def add(self, redact: Redactor) -> None:
-        self._redactors.setdefault(redact.key, redact)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        for redact in self._redactors.values():
-            msg = redact(msg)
-        record.msg, record.args = msg, None
-        return True
-
-
-_APPRISE_FILTER = _RedactingFilter()
-logging.getLogger("apprise").addFilter(_APPRISE_FILTER)
 
 
 @dataclass(frozen=True)
@@ -134,7 +69,7 @@ class Notifier:
         timezones: dict[str, str] | None = None,
     ) -> None:
         self.redact = Redactor([c.url for c in channels])
-        _APPRISE_FILTER.add(self.redact)
+        redact_logger("apprise", self.redact)
         self._console = console
         self._tz = timezones or {}
         self.channels: dict[str, Channel] = {}
