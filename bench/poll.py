@@ -13,10 +13,10 @@ Every cycle runs twice against the same farm state, each run with its own Redis 
 (``mwbench:<rand>:flow:`` / ``…:plain:``, all deleted at the end) and the console channel:
   * flow  — the Prefect flow ``flows.poll.poll_feeds(config_path)`` on a ``prefect_test_harness`` API;
   * plain — what ``moverwatch run`` does without Prefect: load settings, open the store, build the
-    detector and notifier, ``moverwatch.cycle.run_cycle``.
+    detector and notifier, ``moverwatch.pipeline.run_cycle`` (via ``moverwatch.runtime.open_runtime``).
 The order alternates per cycle so neither run always gets the warmer caches. Cycle 1 is cold (every feed
 answers 200), cycles 2..K are steady (about 10 % answer 200, the rest 304). Stage timers wrap the
-``moverwatch.cycle`` stage functions (both paths call them through the module) to show where time goes.
+``moverwatch.pipeline`` stage functions (both paths call them through the module) to show where time goes.
 
 Figures: cold cycle seconds, steady cycle seconds (median), items parsed per second in the cold cycle,
 peak RSS of this client process (``ru_maxrss``; the server is another process), RSS drift from the first
@@ -401,7 +401,7 @@ class FarmClient:
 
 
 # ============================================================================================ client
-STAGES = ("plan", "fetch_and_parse", "unseen", "detect", "claim", "record_health", "deliver")
+STAGES = ("plan", "fetch_and_parse", "unseen", "detect_all", "claim_events", "record_health", "deliver_due")
 _timings: dict[str, float] = {}
 _counts: dict[str, int] = {}
 
@@ -415,12 +415,12 @@ def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             _timings[name] = _timings.get(name, 0.0) + time.perf_counter() - t0
         if name == "fetch_and_parse":
-            _counts["items"] = _counts.get("items", 0) + sum(len(p.items) for p in out[1] if p)
+            _counts["items"] = _counts.get("items", 0) + len(out.items())
         elif name == "unseen":
             _counts["new"] = _counts.get("new", 0) + len(out)
-        elif name == "detect":
-            _counts["detections"] = _counts.get("detections", 0) + len(out)
-        elif name == "claim":
+        elif name == "detect_all":
+            _counts["detections"] = _counts.get("detections", 0) + sum(1 for moves in out if moves)
+        elif name == "claim_events":
             _counts["enqueued"] = _counts.get("enqueued", 0) + len(out)
         return out
 
@@ -428,14 +428,12 @@ def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install_stage_timers() -> None:
-    """Wrap the stage functions where both paths look them up (module attributes, read at call time)."""
-    from moverwatch import cycle
+    """Wrap the stage functions where both paths look them up (module attributes of the one pipeline, read
+    at call time)."""
+    from moverwatch import pipeline
 
     for name in STAGES:
-        setattr(cycle, name, _timed(name, getattr(cycle, name)))
-    if "flows.poll" in sys.modules:  # the flow imports `deliver` by name
-        fp = sys.modules["flows.poll"]
-        fp.deliver = _timed("deliver", fp.deliver)  # type: ignore[attr-defined]
+        setattr(pipeline, name, _timed(name, getattr(pipeline, name)))
 
 
 class RetryCounter(logging.Handler):
@@ -496,21 +494,12 @@ class Run:
 
 
 def run_plain(config_path: Path, sink: list[str]) -> None:
-    """`moverwatch run` without the CLI: settings, store, detector, notifier, one cycle, close."""
-    from moverwatch.config import load_settings
-    from moverwatch.cycle import run_cycle
-    from moverwatch.detect import Detector
-    from moverwatch.notify import Notifier
-    from moverwatch.state import open_store
+    """`moverwatch run` without the CLI: the runtime, one cycle, close."""
+    from moverwatch.pipeline import run_cycle
+    from moverwatch.runtime import open_runtime
 
-    settings = load_settings(config_path)
-    store = open_store(settings.state_url(), settings.redis_prefix)
-    try:
-        detector = Detector(settings.load_watchlist())
-        notifier = Notifier(settings.channels, console=sink.append)
-        run_cycle(settings, store, detector, notifier)
-    finally:
-        store.close()
+    with open_runtime(config_path, console=sink.append) as rt:
+        run_cycle(rt)
 
 
 def run_flow(config_path: Path) -> None:

@@ -89,32 +89,22 @@ def run(
             counts = poll_feeds(str(config) if config else None)
             typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
             return
-        from moverwatch.cycle import run_cycle
-        from moverwatch.detect import Detector
-        from moverwatch.notify import Notifier
-        from moverwatch.state import open_store
+        from moverwatch.pipeline import run_cycle
+        from moverwatch.runtime import open_runtime
 
-        settings = _resolved(load_settings(config))
-        store = open_store(settings.state_url(), settings.redis_prefix)
-        try:
-            detector = Detector(settings.load_watchlist())
-            notifier = Notifier(
-                settings.channels, console=typer.echo, timezones=settings.load_watchlist().timezones()
-            )
-            advance, stop = _progress(len(settings.feeds))
+        with open_runtime(_resolved(load_settings(config)), console=typer.echo) as rt:
+            advance, stop = _progress(len(rt.settings.feeds))
             try:
-                report = run_cycle(settings, store, detector, notifier, on_feed_done=advance)
+                report = run_cycle(rt, on_feed_done=advance)
             finally:
                 stop()
-        finally:
-            store.close()
     failed = [o for o in report.feeds if o.error]
     for o in failed:
         typer.echo(f"feed {o.name}: {o.status}: {o.error}", err=True)
     d = report.delivery
     typer.echo(
         f"{len(report.feeds)} feeds ({len(failed)} failed), "
-        f"{sum(o.new for o in report.feeds)} new items, {len(report.enqueued)} alerts queued, "
+        f"{report.new_items} new items, {len(report.enqueued)} alerts queued, "
         f"{len(d.sent)} sent, {len(d.failed)} to retry, {report.pending} pending, {report.dead_total} dead "
         f"({report.seconds:.1f}s)",
         err=True,
@@ -136,7 +126,7 @@ def serve(config: ConfigOpt = None) -> None:
     _setup_logging(False)
     with _user_errors():
         settings = load_settings(config)
-        from flows.poll import serve as serve_flow
+        from flows.serve import serve as serve_flow
 
         serve_flow(str(config.resolve()) if config else None, settings.schedule)
 
@@ -180,7 +170,7 @@ def explain(
 @app.command()
 def feeds(config: ConfigOpt = None) -> None:
     """Print feed health: last status, last success, failures, items seen, next poll."""
-    from moverwatch.health import FeedHealth, health_table
+    from moverwatch.health import health_table
     from moverwatch.state import open_store
 
     with _user_errors():
@@ -190,8 +180,7 @@ def feeds(config: ConfigOpt = None) -> None:
             stored = store.load_feeds([f.name for f in settings.feeds])
         finally:
             store.close()
-    rows = [FeedHealth.from_dict(stored[f.name]) if f.name in stored else None for f in settings.feeds]
-    typer.echo(health_table([(f.name, f.url, h) for f, h in zip(settings.feeds, rows, strict=True)]))
+    typer.echo(health_table([(f.name, f.url, stored.get(f.name)) for f in settings.feeds]))
 
 
 @app.command("notify-test")
@@ -218,6 +207,7 @@ def notify_test(config: ConfigOpt = None) -> None:
 @app.command()
 def dead(config: ConfigOpt = None) -> None:
     """List alerts parked as dead after max_attempts failed sends."""
+    from moverwatch.models import Alert
     from moverwatch.state import open_store
 
     with _user_errors():
@@ -231,11 +221,14 @@ def dead(config: ConfigOpt = None) -> None:
         typer.echo("no dead alerts")
         return
     for d in letters:
-        a = d["alert"]
-        typer.echo(
-            f"{d['dead_at']}  {d['channel']}  {a['symbol']} {a['direction']} {a.get('pct')}  "
-            f"attempts={d['attempts']}  {a['headline']}  error: {d['error']}"
+        m = d.message
+        what = (
+            f"{m.symbol} {m.direction} {m.pct}  {m.headline}"
+            if isinstance(m, Alert)
+            else f"notice  {m.title}"
         )
+        when = d.dead_at.isoformat() if d.dead_at else "-"
+        typer.echo(f"{when}  {d.channel}  {what}  attempts={d.attempts}  error: {d.error}")
 
 
 @app.command()

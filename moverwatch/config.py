@@ -23,19 +23,19 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from moverwatch.errors import ConfigError
+from moverwatch.models import DEFAULT_USER_AGENT, SAMPLE_SCHEME
 from moverwatch.watchlist import Watchlist, load_watchlist, parse_watchlist
 from moverwatch.yamlfile import describe_validation_error, read_yaml
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-SAMPLE_SCHEME = "sample://"
 
 
 def _parse_duration(v: Any) -> Any:
@@ -114,7 +114,7 @@ class FetchConfig(_Strict):
     max_bytes: int = Field(default=5_000_000, gt=0)
     concurrency: int = Field(default=32, ge=1)
     per_host: int = Field(default=4, ge=1)
-    user_agent: str = "moverwatch/0.1 (+https://github.com/moverwatch/moverwatch)"
+    user_agent: str = DEFAULT_USER_AGENT
     feed_down_after: Duration = timedelta(hours=1)
     parse_pool_min: int = Field(default=32, ge=1)  # parse in a process pool when this many feeds are polled
 
@@ -133,8 +133,14 @@ class Settings(_Strict):
     delivery: DeliveryConfig = DeliveryConfig()
     fetch: FetchConfig = FetchConfig()
 
+    # The config file's folder (relative paths resolve against it): given to validation as context, not a key.
     _base_dir: Path = PrivateAttr(default=Path("."))
-    _watchlist: Watchlist | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _take_base_dir(self, info: ValidationInfo) -> Settings:
+        if isinstance(info.context, dict) and "base_dir" in info.context:
+            self._base_dir = Path(info.context["base_dir"])
+        return self
 
     @field_validator("state")
     @classmethod
@@ -156,23 +162,18 @@ class Settings(_Strict):
         return self._base_dir
 
     def load_watchlist(self) -> Watchlist:
-        """The watchlist, read once (from the path relative to the config file, or inline)."""
-        if self._watchlist is None:
-            if isinstance(self.watchlist, dict):
-                self._watchlist = parse_watchlist(self.watchlist, "(inline in config)")
-            else:
-                self._watchlist = load_watchlist(self.resolve(self.watchlist))
-        return self._watchlist
+        """Read and validate the watchlist (a path relative to the config file, or inline); once per run."""
+        if isinstance(self.watchlist, dict):
+            return parse_watchlist(self.watchlist, "(inline in config)")
+        return load_watchlist(self.resolve(self.watchlist))
 
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else self._base_dir / p
 
     def with_channels(self, channels: tuple[ChannelConfig, ...]) -> Settings:
-        """A copy with other channels (secret blocks resolved); keeps the base folder and watchlist."""
-        new = self.model_copy(update={"channels": channels})
-        new._base_dir, new._watchlist = self._base_dir, self._watchlist
-        return new
+        """A copy with other channels (secret blocks resolved); keeps the base folder."""
+        return self.model_copy(update={"channels": channels})
 
     def state_url(self) -> str:
         """The state URL with a relative SQLite path resolved against the config file's folder."""
@@ -207,11 +208,9 @@ def parse_settings(data: Any, source: str, base_dir: Path) -> Settings:
         )
     data = _interpolate(data, source)
     try:
-        settings = Settings.model_validate(data)
+        return Settings.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(describe_validation_error("config", source, exc)) from None
-    settings._base_dir = base_dir
-    return settings
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
@@ -219,12 +218,10 @@ def load_settings(path: str | Path | None = None) -> Settings:
     if path is None:
         demo = resources.files("moverwatch") / "data" / "demo.yaml"
         data = yaml.safe_load(demo.read_text(encoding="utf-8"))
-        # The demo keeps its state in the current folder so a second run sees the first run's state.
-        settings = parse_settings(data, "(bundled demo config)", Path.cwd())
-        settings._watchlist = load_watchlist(
-            Path(str(resources.files("moverwatch") / "data" / "watchlist.yaml"))
-        )
-        return settings
+        # The demo reads the bundled watchlist and keeps its state in the current folder, so a second run
+        # sees the first run's state.
+        data["watchlist"] = str(resources.files("moverwatch") / "data" / "watchlist.yaml")
+        return parse_settings(data, "(bundled demo config)", Path.cwd())
     p = Path(path)
     data = read_yaml(p, "config", ConfigError)
     return parse_settings(data, str(p), p.resolve().parent)

@@ -3,82 +3,20 @@
 Rules: a success resets failures and schedules the next poll one interval later; the n-th consecutive
 failure waits ``interval × 2^(n-1)`` capped at ``backoff_cap_s``, or longer if the server's Retry-After
 asks for it; 410 Gone disables the feed (rss2email's rule) until someone re-enables it; a permanent
-redirect replaces the stored URL. The state round-trips through ``to_dict``/``from_dict`` as JSON-safe data
-so any state store can keep it. This module takes plain values (not ``scrapers.FetchResult``) so the core
-never imports the scrapers package.
+redirect replaces the stored URL. The record itself (``FeedHealth``) is in ``moverwatch.models``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-__all__ = [
-    "ErrorKind",
-    "FeedHealth",
-    "HealthStatus",
-    "PollStatus",
-    "backoff_s",
-    "health_table",
-    "new_health",
-    "next_health",
-]
-
-HealthStatus = Literal["ok", "not_modified", "error", "blocked", "disabled", "never"]
-PollStatus = Literal["ok", "not_modified", "error", "blocked"]
-ErrorKind = Literal["transient", "permanent", "blocked"]
+from moverwatch.models import ErrorKind, FeedHealth, PollStatus
 
 # A server may ask for any Retry-After; beyond a day it is more likely a bug than a plan.
 _MAX_RETRY_AFTER_S = 24 * 3600.0
-_DATETIME_FIELDS = ("last_success", "next_poll", "failing_since")
-
-
-@dataclass(frozen=True, slots=True)
-class FeedHealth:
-    """What we know about one feed between polls: last outcome, validators, failures, next poll time."""
-
-    name: str
-    url: str
-    last_status: HealthStatus = "never"
-    last_http: int | None = None
-    last_success: datetime | None = None
-    last_error: str | None = None
-    consecutive_failures: int = 0
-    items_seen: int = 0
-    next_poll: datetime | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    disabled: bool = False
-    failing_since: datetime | None = None
-    # A "feed down" notice went out and no "recovered" one yet.
-    down_notified: bool = False
-    # The URL in the config when this record started; `url` may differ after a permanent redirect.
-    config_url: str | None = None
-
-    def is_due(self, now: datetime) -> bool:
-        """True when the feed should be polled at ``now`` (never for a disabled feed)."""
-        return not self.disabled and (self.next_poll is None or self.next_poll <= now)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form for a state store: datetimes as ISO 8601 strings."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = value.isoformat() if isinstance(value, datetime) else value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeedHealth:
-        """Inverse of ``to_dict``; unknown keys are ignored and missing ones take their defaults."""
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        for key in _DATETIME_FIELDS:
-            if isinstance(values.get(key), str):
-                values[key] = datetime.fromisoformat(values[key])
-        return cls(**values)
 
 
 def feed_alarm(h: FeedHealth, now: datetime, down_after: timedelta) -> Literal["down", "recovered"] | None:

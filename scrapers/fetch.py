@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from moverwatch.errors import BlockedFeedError, FeedError, PermanentFeedError, TransientFeedError
+from moverwatch.models import DEFAULT_USER_AGENT, FetchResult
 from scrapers.parse import bot_challenge_reason
 
 __all__ = ["FeedRequest", "FetchResult", "FetchSettings", "fetch_feeds", "fetch_feeds_sync"]
@@ -55,27 +56,7 @@ class FetchSettings:
     max_bytes: int = 5_000_000
     concurrency: int = 32
     per_host: int = 4
-    user_agent: str = "moverwatch/0.1 (+https://github.com/moverwatch/moverwatch)"
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """What one fetch produced: a new body, "not modified", or a typed error."""
-
-    name: str
-    url: str
-    final_url: str
-    status: int | None
-    body: bytes | None
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    not_modified: bool
-    error: FeedError | None
-    elapsed_ms: float
-    moved_to: str | None = None
-    retry_after_s: float | None = None
-    content_type: str | None = None
+    user_agent: str = DEFAULT_USER_AGENT
 
 
 class _TooLarge(Exception):

@@ -30,7 +30,6 @@ import io
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -39,7 +38,7 @@ import feedparser
 from url_normalize import url_normalize
 
 from moverwatch.errors import BlockedFeedError, FeedError, PermanentFeedError
-from moverwatch.models import NewsItem
+from moverwatch.models import NewsItem, ParseResult
 
 __all__ = [
     "ParseResult",
@@ -53,18 +52,6 @@ MAX_TITLE_CHARS = 300
 _BUILT_TITLE_CHARS = 120
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _MAX_FUTURE = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class ParseResult:
-    """The outcome of parsing one feed document: usable items, or an error, plus warnings."""
-
-    feed: str
-    items: tuple[NewsItem, ...]
-    version: str
-    warnings: tuple[str, ...]
-    error: FeedError | None
-    skipped: int
 
 
 # --------------------------------------------------------------------------------------------- text helpers

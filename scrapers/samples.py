@@ -13,10 +13,8 @@ from datetime import UTC, datetime
 from importlib import resources
 
 from moverwatch.errors import PermanentFeedError
-from moverwatch.models import NewsItem
-from scrapers.fetch import FetchResult
+from moverwatch.models import SAMPLE_SCHEME, FetchResult, NewsItem
 
-SAMPLE_SCHEME = "sample://"
 SAMPLE_NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
 
 

@@ -15,6 +15,12 @@ import yaml
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from moverwatch.config import Settings
+from moverwatch.detect import Detector
+from moverwatch.notify import Notifier
+from moverwatch.pipeline import CycleReport
+from moverwatch.pipeline import run_cycle as pipeline_run_cycle
+from moverwatch.runtime import Clock, Runtime, utcnow, worker_id
 from moverwatch.state import RedisStore, SQLiteStore, StateStore
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -24,6 +30,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FEEDS = FIXTURES / "feeds"
 CORPUS = FIXTURES / "corpus"
 REDIS_URL = os.environ.get("MOVERWATCH_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def run_cycle(
+    settings: Settings,
+    store: StateStore,
+    detector: Detector,
+    notifier: Notifier,
+    clock: Clock = utcnow,
+    worker: str | None = None,
+) -> CycleReport:
+    """One pipeline cycle on live objects the test built itself (a store fixture, a patched notifier)."""
+    rt = Runtime(settings, settings.load_watchlist(), store, detector, notifier, clock, worker or worker_id())
+    return pipeline_run_cycle(rt)
 
 
 @pytest.fixture

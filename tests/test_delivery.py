@@ -19,12 +19,12 @@ from werkzeug import Request, Response
 
 from moverwatch.config import Settings, parse_settings
 from moverwatch.dedup import EventRecord, decide
-from moverwatch.deliver import deliver
 from moverwatch.models import Alert, Move, NewsItem
 from moverwatch.notify import Notifier
+from moverwatch.outbox import deliver
 from moverwatch.state import StateStore
 
-from .conftest import CORPUS, FEEDS, Webhook
+from .conftest import CORPUS, FEEDS, Webhook, run_cycle
 
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
 HEADLINE = "Alibaba Shares Jump 14% as <China> Tech & Stocks Hit a Hot Streak"
@@ -70,7 +70,7 @@ def test_channel_down_for_three_runs_then_recovers_delivers_once(
     now = NOW
     reports = []
     for _ in range(6):
-        reports.append(deliver(store, notifier, settings, now, "w"))
+        reports.append(deliver(store, notifier, settings.delivery, now, "w"))
         now += timedelta(hours=1)  # past any backoff
     assert [len(r.failed) for r in reports[:3]] == [1, 1, 1]
     assert len(hook.messages) == 1
@@ -84,9 +84,9 @@ def test_failed_send_waits_for_its_backoff(store: StateStore, make_webhook: Call
     settings = _settings([{"url": hook.url(), "name": "hook"}], backoff="5m")
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
-    deliver(store, notifier, settings, NOW, "w")
-    assert deliver(store, notifier, settings, NOW + timedelta(minutes=4), "w").sent == []
-    assert len(deliver(store, notifier, settings, NOW + timedelta(minutes=5), "w").sent) == 1
+    deliver(store, notifier, settings.delivery, NOW, "w")
+    assert deliver(store, notifier, settings.delivery, NOW + timedelta(minutes=4), "w").sent == []
+    assert len(deliver(store, notifier, settings.delivery, NOW + timedelta(minutes=5), "w").sent) == 1
 
 
 def test_alert_is_parked_dead_after_max_attempts(
@@ -98,11 +98,11 @@ def test_alert_is_parked_dead_after_max_attempts(
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
     for i in range(5):
-        deliver(store, notifier, settings, NOW + timedelta(hours=i), "w")
+        deliver(store, notifier, settings.delivery, NOW + timedelta(hours=i), "w")
     assert hook.calls == 3
     [dead] = store.dead_letters()
-    assert dead["alert"]["symbol"] == "BABA" and dead["attempts"] == 3
-    assert "500" in dead["error"] or "error" in dead["error"].lower()
+    assert dead.alert.symbol == "BABA" and dead.attempts == 3
+    assert "500" in dead.error or "error" in dead.error.lower()
 
 
 def test_one_channel_failing_does_not_resend_to_the_other(
@@ -114,7 +114,7 @@ def test_one_channel_failing_does_not_resend_to_the_other(
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
     for i in range(3):
-        deliver(store, notifier, settings, NOW + timedelta(hours=i), "w")
+        deliver(store, notifier, settings.delivery, NOW + timedelta(hours=i), "w")
     assert len(good.messages) == 1 and len(bad.messages) == 1
 
 
@@ -128,7 +128,7 @@ def test_crash_after_claim_delivers_on_next_run(
     _enqueue(store, notifier)
     # The dead worker even took the delivery from the outbox before dying.
     assert len(store.take_deliveries(NOW, 10, "dead-worker", timedelta(0))) == 1
-    report = deliver(store, notifier, settings, NOW + timedelta(seconds=1), "next-worker")
+    report = deliver(store, notifier, settings.delivery, NOW + timedelta(seconds=1), "next-worker")
     assert len(report.sent) == 1 and len(hook.messages) == 1
 
 
@@ -142,7 +142,7 @@ def test_flood_control_sends_a_digest_for_the_rest(
     symbols = ["BABA", "JD", "BIDU", "PDD", "NIO", "LI"]
     for s in symbols:
         _enqueue(store, notifier, symbol=s, headline=f"{s} shares jump 14%")
-    report = deliver(store, notifier, settings, NOW, "w")
+    report = deliver(store, notifier, settings.delivery, NOW, "w")
     assert len(hook.messages) == 3  # two single alerts and one digest
     assert report.digests == 1
     digest = hook.messages[-1]["message"]
@@ -160,8 +160,8 @@ def test_secret_in_channel_url_never_logged(
     caplog.set_level(logging.DEBUG)
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
-    r1 = deliver(store, notifier, settings, NOW, "w")
-    deliver(store, notifier, settings, NOW + timedelta(hours=1), "w")
+    r1 = deliver(store, notifier, settings.delivery, NOW, "w")
+    deliver(store, notifier, settings.delivery, NOW + timedelta(hours=1), "w")
     assert r1.failed
     texts = [
         caplog.text,
@@ -221,8 +221,8 @@ def test_email_refused_then_accepted_arrives_once_escaped(
     settings = _settings([{"url": url, "name": "mail"}])
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier)
-    r1 = deliver(store, notifier, settings, NOW, "w")
-    r2 = deliver(store, notifier, settings, NOW + timedelta(hours=1), "w")
+    r1 = deliver(store, notifier, settings.delivery, NOW, "w")
+    r2 = deliver(store, notifier, settings.delivery, NOW + timedelta(hours=1), "w")
     assert len(r1.failed) == 1 and len(r2.sent) == 1
     [msg] = handler.messages
     assert msg["Subject"].startswith("BABA ▲ 14% — Alibaba Shares Jump 14%")
@@ -249,7 +249,7 @@ def test_ntfy_push_arrives_with_short_line_and_link(store: StateStore) -> None:
         settings = _settings([{"url": f"ntfy://127.0.0.1:{server.port}/desk-moves", "name": "ntfy"}])
         notifier = Notifier(settings.channels)
         _enqueue(store, notifier)
-        report = deliver(store, notifier, settings, NOW, "w")
+        report = deliver(store, notifier, settings.delivery, NOW, "w")
     finally:
         server.stop()
     assert len(report.sent) == 1 and len(received) == 1
@@ -263,7 +263,6 @@ def test_worker_crash_after_claim_in_a_cycle_delivers_next_cycle(
     store: StateStore, make_webhook: Callable[..., Webhook], tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     """A cycle that dies right after claiming (before any send) leaves its alerts for the next cycle, once."""
-    from moverwatch.cycle import run_cycle
     from moverwatch.detect import Detector
     from moverwatch.errors import MoverwatchError
 
@@ -314,9 +313,9 @@ def test_flood_control_holds_without_spending_attempts(
     settings = _settings([{"url": hook.url(), "name": "hook"}], per_channel_per_minute=1)
     notifier = Notifier(settings.channels)
     _enqueue(store, notifier, symbol="BABA")
-    deliver(store, notifier, settings, NOW, "w")  # uses the minute's only slot
+    deliver(store, notifier, settings.delivery, NOW, "w")  # uses the minute's only slot
     _enqueue(store, notifier, symbol="JD", headline="JD shares jump 14%")
-    held = deliver(store, notifier, settings, NOW + timedelta(seconds=10), "w")
+    held = deliver(store, notifier, settings.delivery, NOW + timedelta(seconds=10), "w")
     assert held.sent == [] and len(hook.messages) == 1
     [again] = store.take_deliveries(NOW + timedelta(minutes=1), 10, "w2", timedelta(minutes=5))
     assert again.alert.symbol == "JD" and again.attempts == 0

@@ -11,12 +11,11 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from moverwatch.config import load_settings
-from moverwatch.cycle import run_cycle
 from moverwatch.detect import Detector
 from moverwatch.notify import Notifier
 from moverwatch.state import SQLiteStore
 
-from .conftest import FEEDS, write_config
+from .conftest import FEEDS, run_cycle, write_config
 
 
 def test_feed_down_then_recovered_notices_once_each(tmp_path: Path, httpserver: HTTPServer) -> None:
@@ -139,11 +138,11 @@ def test_crashed_parser_process_costs_one_poll_not_the_cycle() -> None:
     from concurrent.futures import Future
     from concurrent.futures.process import BrokenProcessPool
 
-    from moverwatch import cycle
+    from moverwatch import pool
     from moverwatch.errors import TransientFeedError
-    from scrapers.fetch import FetchResult
+    from moverwatch.models import FetchResult
 
-    parser = cycle._Parser(datetime.now(UTC), datetime(2000, 1, 1, tzinfo=UTC), pooled=False)
+    parser = pool.Parser(datetime.now(UTC), pooled=False)
     parser.submit(
         FetchResult(
             "f", "http://127.0.0.1:1/f", "http://127.0.0.1:1/f", 200, None, None, None, None, False, None, 1.0
@@ -152,11 +151,11 @@ def test_crashed_parser_process_costs_one_poll_not_the_cycle() -> None:
     dead: Future[Any] = Future()
     dead.set_exception(BrokenProcessPool("worker killed"))
     parser._parsed["f"] = dead
-    cycle._POOL = object()  # type: ignore[assignment]
+    pool._POOL = object()  # type: ignore[assignment]
     _results, [parsed] = parser.results(["f"])
     assert parsed is not None and isinstance(parsed.error, TransientFeedError)
     assert "parser process failed" in str(parsed.error)
-    assert cycle._POOL is None
+    assert pool._POOL is None
 
 
 def test_google_news_and_yahoo_copies_of_a_move_make_one_alert(
@@ -182,7 +181,7 @@ def test_google_news_and_yahoo_copies_of_a_move_make_one_alert(
 
 def test_big_detection_batches_in_worker_processes_find_the_same_moves() -> None:
     """Detection split over worker processes (as on a cold cycle) gives exactly the inline result."""
-    from moverwatch import cycle
+    from moverwatch import pool
     from moverwatch.watchlist import load_watchlist
     from scrapers.parse import parse_feed
 
@@ -196,6 +195,6 @@ def test_big_detection_batches_in_worker_processes_find_the_same_moves() -> None
             name, "https://example.com/feed", (FEEDS / name).read_bytes(), datetime.now(UTC)
         ).items
     ]
-    inline = cycle.detect(detector, items, pool_min=10**9)
-    pooled = cycle.detect(detector, items, pool_min=1)
+    inline = [(i, m) for i, m in zip(items, pool.detect_all(detector, items, pool_min=10**9)) if m]
+    pooled = [(i, m) for i, m in zip(items, pool.detect_all(detector, items, pool_min=1)) if m]
     assert inline and [(i.guid, m) for i, m in pooled] == [(i.guid, m) for i, m in inline]

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from moverwatch.health import FeedHealth, backoff_s, health_table, new_health, next_health
+from moverwatch.health import backoff_s, health_table, new_health, next_health
+from moverwatch.models import FeedHealth
 
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
 INTERVAL = 300.0

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from moverwatch.dedup import EventRecord, decide
-from moverwatch.models import Alert, Move, NewsItem
+from moverwatch.models import Alert, FeedHealth, Move, NewsItem
 from moverwatch.state import RedisStore, SQLiteStore, StateStore
 
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
@@ -121,14 +121,15 @@ def test_buried_delivery_is_listed_as_dead(store: StateStore) -> None:
     [d] = store.take_deliveries(NOW, 10, "w1", timedelta(minutes=5))
     store.bury(d, "HTTP 500 from channel", NOW)
     [dead] = store.dead_letters()
-    assert dead["alert"]["symbol"] == "BABA" and dead["error"] == "HTTP 500 from channel"
+    assert dead.alert.symbol == "BABA" and dead.error == "HTTP 500 from channel"
     assert store.pending_count() == 0
 
 
 def test_feed_health_round_trips(store: StateStore) -> None:
     """Feed state saved by one run is read by the next."""
-    store.save_feeds({"af": {"etag": '"abc"', "consecutive_failures": 2}})
-    assert store.load_feeds(["af", "other"]) == {"af": {"etag": '"abc"', "consecutive_failures": 2}}
+    health = FeedHealth("af", "https://af.example/feed", etag='"abc"', consecutive_failures=2, next_poll=NOW)
+    store.save_feeds([health])
+    assert store.load_feeds(["af", "other"]) == {"af": health}
 
 
 def test_window_counter_counts_per_minute(store: StateStore) -> None:
