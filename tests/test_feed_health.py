@@ -195,6 +195,8 @@ def test_big_detection_batches_in_worker_processes_find_the_same_moves() -> None
             name, "https://example.com/feed", (FEEDS / name).read_bytes(), datetime.now(UTC)
         ).items
     ]
-    inline = [(i, m) for i, m in zip(items, pool.detect_all(detector, items, pool_min=10**9)) if m]
-    pooled = [(i, m) for i, m in zip(items, pool.detect_all(detector, items, pool_min=1)) if m]
+    inline = [
+        (i, m) for i, m in zip(items, pool.detect_all(detector, items, pool_min=10**9), strict=True) if m
+    ]
+    pooled = [(i, m) for i, m in zip(items, pool.detect_all(detector, items, pool_min=1), strict=True) if m]
     assert inline and [(i.guid, m) for i, m in pooled] == [(i.guid, m) for i, m in inline]
