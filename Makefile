@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: run test check bench install clean
+.PHONY: run test test-fast check bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,18 @@ run: $(STAMP)
 	$(BIN)/moverwatch run $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+# The unit layer: no Redis, no Prefect API (seconds, not a minute).
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not redis and not prefect"
+
+# What CI runs (.ci/run): format, lint, types, then the README's test command with branch coverage.
 check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(MAKE) test PYTEST_ARGS="--cov --cov-branch --cov-report=term:skip-covered"
 
 bench: $(STAMP)
 	$(BIN)/python bench/score.py

@@ -45,6 +45,18 @@ def run_cycle(
     return pipeline_run_cycle(rt)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what each test needs, from the fixtures it uses: `redis` (the server on loopback) and `prefect`
+    (a Prefect API), so `make test-fast` (-m "not redis and not prefect") runs the unit layer alone."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if names & {"redis_url", "redis_prefix"} or "redis" in (params.get("store"), params.get("state")):
+            item.add_marker(pytest.mark.redis)
+        if "prefect_api" in names or item.get_closest_marker("prefect"):
+            item.add_marker(pytest.mark.prefect)
+
+
 @pytest.fixture
 def redis_url() -> str:
     """The test Redis URL; fails loudly (not skips) when Redis is down: CI must provide it."""
