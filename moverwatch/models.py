@@ -115,6 +115,7 @@ class Delivery:
     channel: str
     message: Message
     attempts: int  # failed attempts so far
+    worker: str = ""  # who holds it: only this worker may renew, ack, retry or bury it
 
     @property
     def alert(self) -> Alert:

@@ -350,7 +350,7 @@ def log_outcomes(
 # -- deliver --------------------------------------------------------------------------------------------
 def deliver_due(rt: Runtime, now: datetime) -> DeliveryReport:
     """Send what the outbox holds due now (this cycle's alerts and earlier ones waiting for a retry)."""
-    return deliver(rt.store, rt.notifier, rt.settings.delivery, now, rt.worker)
+    return deliver(rt.store, rt.notifier, rt.settings.delivery, now, rt.worker, clock=rt.clock)
 
 
 # -- the whole cycle ------------------------------------------------------------------------------------

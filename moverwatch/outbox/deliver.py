@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from moverwatch.config import DeliveryConfig
 from moverwatch.errors import DeliveryError
 from moverwatch.models import Alert, Delivery, Message, Notice
 from moverwatch.notify import Notifier
+from moverwatch.notify.render import DIGEST_MAX_LINES
 from moverwatch.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -44,72 +46,117 @@ def deliver(
     now: datetime,
     worker: str,
     limit: int = 500,
+    clock: Callable[[], datetime] | None = None,
 ) -> DeliveryReport:
     """Send due deliveries; ack each per channel; retry failures later; bury after max_attempts.
 
     Flood control: at most `per_channel_per_minute` messages per channel; the rest of a burst goes out
-    as one digest message, so nothing is lost and nobody is flooded. Notices go first, one message each.
+    as digests of at most DIGEST_MAX_LINES alerts each, and what the minute has no room for waits for the
+    next one: every alert reaches the channel with its symbol, move and link. Notices go first, one message
+    each. Each delivery's hold is renewed (on ``clock``'s time) right before it is sent, and one another
+    worker took over is not sent.
     """
     report = DeliveryReport()
+    pass_ = _Pass(store, notifier, cfg, report, now, clock or (lambda: now))
     by_channel: dict[str, list[Delivery]] = defaultdict(list)
     for d in store.take_deliveries(now, limit, worker, cfg.claim_timeout):
         if isinstance(d.message, Notice):
-            _send_notice(store, notifier, cfg, report, d, d.message, now)
+            pass_.notice(d, d.message)
         else:
             by_channel[d.channel].append(d)
     for channel, deliveries in by_channel.items():
-        used = store.incr_window(f"rate:{channel}", 60, now) - 1  # this call reserves one slot
-        allowance = cfg.per_channel_per_minute - used
-        single = deliveries if len(deliveries) <= allowance else deliveries[: max(0, allowance - 1)]
+        pass_.channel(channel, deliveries)
+    return report
+
+
+@dataclass
+class _Pass:
+    """One delivery pass over what the outbox handed to this worker."""
+
+    store: StateStore
+    notifier: Notifier
+    cfg: DeliveryConfig
+    report: DeliveryReport
+    now: datetime
+    clock: Callable[[], datetime]
+
+    def _held(self, deliveries: list[Delivery]) -> list[Delivery]:
+        """Those still ours, their holds renewed; the others belong to the worker that took them over."""
+        kept = [d for d in deliveries if self.store.renew(d, self.clock(), self.cfg.claim_timeout)]
+        for d in deliveries:
+            if d not in kept:
+                log.warning(
+                    "%s to %s was taken over by another worker: not sent here",
+                    _describe(d.message),
+                    d.channel,
+                )
+        return kept
+
+    def channel(self, channel: str, deliveries: list[Delivery]) -> None:
+        now, store = self.now, self.store
+        slots = self.cfg.per_channel_per_minute - (store.incr_window(f"rate:{channel}", 60, now) - 1)
+        fits = len(deliveries) <= slots
+        single = deliveries if fits else deliveries[: max(0, slots - 1)]
         rest = deliveries[len(single) :]
         for i, d in enumerate(single):
             if i > 0:
                 store.incr_window(f"rate:{channel}", 60, now)
+            if not self._held([d]):
+                continue
             alert = _with_sources(store, d.alert)
             try:
-                notifier.send(channel, alert)
+                self.notifier.send(channel, alert)
             except DeliveryError as exc:
-                _failed(store, cfg, report, d, exc.reason, now)
+                _failed(store, self.cfg, self.report, d, exc.reason, now)
                 continue
-            store.ack(d, now)
-            report.sent.append((alert, channel))
-        if rest:
-            if allowance <= 0:
-                # Over the limit already: hold them for the next minute without counting an attempt.
+            self._acked(d, alert)
+        chunks = [rest[k : k + DIGEST_MAX_LINES] for k in range(0, len(rest), DIGEST_MAX_LINES)]
+        room = max(0, slots - len(single))
+        for n, chunk in enumerate(chunks):
+            if n >= room:
+                # The minute is used up: hold the rest for the next one without counting an attempt.
                 nxt = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-                for d in rest:
+                for d in chunk:
                     store.retry_later(d, nxt, "held by flood control", count=False)
                 continue
-            alerts = [_with_sources(store, d.alert) for d in rest]
-            try:
-                notifier.send_digest(channel, alerts)
-            except DeliveryError as exc:
-                for d in rest:
-                    _failed(store, cfg, report, d, exc.reason, now)
-                continue
-            for d, a in zip(rest, alerts, strict=True):
-                store.ack(d, now)
-                report.sent.append((a, channel))
-            report.digests += 1
-    return report
+            if n > 0 or single:
+                store.incr_window(f"rate:{channel}", 60, now)
+            self._digest(channel, chunk)
 
+    def _digest(self, channel: str, chunk: list[Delivery]) -> None:
+        held = self._held(chunk)
+        if not held:
+            return
+        alerts = [_with_sources(self.store, d.alert) for d in held]
+        try:
+            self.notifier.send_digest(channel, alerts)
+        except DeliveryError as exc:
+            for d in held:
+                _failed(self.store, self.cfg, self.report, d, exc.reason, self.now)
+            return
+        for d, a in zip(held, alerts, strict=True):
+            self._acked(d, a)
+        self.report.digests += 1
 
-def _send_notice(
-    store: StateStore,
-    notifier: Notifier,
-    cfg: DeliveryConfig,
-    report: DeliveryReport,
-    d: Delivery,
-    notice: Notice,
-    now: datetime,
-) -> None:
-    try:
-        notifier.send_text(d.channel, notice.title, notifier.redact(notice.body))
-    except DeliveryError as exc:
-        _failed(store, cfg, report, d, exc.reason, now)
-        return
-    store.ack(d, now)
-    report.notices.append((notice, d.channel))
+    def _acked(self, d: Delivery, alert: Alert) -> None:
+        if not self.store.ack(d, self.now):
+            log.warning(
+                "%s to %s was sent, but its hold had passed to another worker",
+                _describe(d.message),
+                d.channel,
+            )
+        self.report.sent.append((alert, d.channel))
+
+    def notice(self, d: Delivery, notice: Notice) -> None:
+        if not self._held([d]):
+            return
+        try:
+            self.notifier.send_text(d.channel, notice.title, self.notifier.redact(notice.body))
+        except DeliveryError as exc:
+            _failed(self.store, self.cfg, self.report, d, exc.reason, self.now)
+            return
+        self.store.ack(d, self.now)
+        self.report.notices.append((notice, d.channel))
 
 
 def _with_sources(store: StateStore, alert: Alert) -> Alert:

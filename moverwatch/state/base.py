@@ -61,16 +61,23 @@ class StateStore(ABC):
         """Hand out due deliveries to `worker`; each is held until acked, retried or buried."""
 
     @abstractmethod
-    def ack(self, delivery: Delivery, now: datetime) -> None:
+    def renew(self, delivery: Delivery, now: datetime, claim_timeout: timedelta) -> bool:
+        """Extend the worker's hold on a delivery before sending it; False when another worker took it over
+        (the caller must then not send it)."""
+
+    # The three ways a held delivery ends. Each returns False, changing nothing, when the delivery is no
+    # longer held by `delivery.worker` (fencing: a stale worker cannot ack or re-queue another's delivery).
+    @abstractmethod
+    def ack(self, delivery: Delivery, now: datetime) -> bool:
         """The channel accepted the delivery: never send it again."""
 
     @abstractmethod
-    def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> None:
+    def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> bool:
         """Make the delivery due again at `at`: after a failed send (`count`: one more attempt), or held back
         without trying (flood control: `count=False`)."""
 
     @abstractmethod
-    def bury(self, delivery: Delivery, error: str, now: datetime) -> None:
+    def bury(self, delivery: Delivery, error: str, now: datetime) -> bool:
         """Give up after too many attempts: park it as dead (reported, never silently dropped)."""
 
     @abstractmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,25 @@ return #due
 """
 
 
+# Ends (or renews) a delivery only while the given consumer still holds it: a worker whose delivery was taken
+# over cannot ack, re-queue or bury it (fencing). One script, so the check and the change are atomic.
+_HELD_LUA = """
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
+local mode = ARGV[4]
+if mode == 'renew' then
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
+  return 1
+end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if mode == 'sent' then redis.call('INCR', KEYS[2])
+elseif mode == 'retry' then redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+elseif mode == 'dead' then redis.call('RPUSH', KEYS[2], ARGV[5]) end
+return 1
+"""
+
+
 class RedisStore(StateStore):
     """The shared production store. Keys live under one prefix (default ``mw:``)."""
 
@@ -57,6 +76,7 @@ class RedisStore(StateStore):
         self._retry = prefix + "outbox:retry"
         self._dead = prefix + "outbox:dead"
         self._promote = self._r.register_script(_PROMOTE_LUA)
+        self._held = self._r.register_script(_HELD_LUA)
         self._group_ready = False
 
     def _where(self) -> str:
@@ -203,30 +223,34 @@ class RedisStore(StateStore):
         out = []
         for entry_id, fields in entries:
             p = json.loads(fields["d"])
-            out.append(Delivery(entry_id, p["channel"], message_from_dict(p["alert"]), p["attempts"]))
+            out.append(Delivery(entry_id, p["channel"], message_from_dict(p["alert"]), p["attempts"], worker))
         return out
 
-    def _finish(self, delivery: Delivery, extra: Callable[[Any], None]) -> None:
+    def _if_held(self, delivery: Delivery, mode: str, target: str = "", *args: str | float) -> bool:
         try:
-            pipe = self._r.pipeline(transaction=True)
-            pipe.xack(self._stream, self.GROUP, delivery.id)
-            pipe.xdel(self._stream, delivery.id)
-            extra(pipe)
-            pipe.execute()
+            done = self._held(
+                keys=[self._stream, target or self._stream],
+                args=[self.GROUP, delivery.id, delivery.worker, mode, *args],
+            )
         except redis.RedisError as exc:
             raise self._fail("failed updating the outbox", exc) from None
+        return bool(done)
 
-    def ack(self, delivery: Delivery, now: datetime) -> None:
-        self._finish(delivery, lambda pipe: pipe.incr(self.prefix + "outbox:sent"))
+    def renew(self, delivery: Delivery, now: datetime, claim_timeout: timedelta) -> bool:
+        # XCLAIM by the holder resets the entry's idle time, which is what XAUTOCLAIM measures.
+        return self._if_held(delivery, "renew")
 
-    def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> None:
+    def ack(self, delivery: Delivery, now: datetime) -> bool:
+        return self._if_held(delivery, "sent", self.prefix + "outbox:sent")
+
+    def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> bool:
         # The error text and a nonce keep members unique even if the same payload fails twice.
         member = delivery_payload(
             delivery.message, delivery.channel, delivery.attempts + int(count), [error, uuid.uuid4().hex]
         )
-        self._finish(delivery, lambda pipe: pipe.zadd(self._retry, {member: ts(at)}))
+        return self._if_held(delivery, "retry", self._retry, ts(at), member)
 
-    def bury(self, delivery: Delivery, error: str, now: datetime) -> None:
+    def bury(self, delivery: Delivery, error: str, now: datetime) -> bool:
         rec = {
             "id": delivery.id,
             "channel": delivery.channel,
@@ -235,7 +259,7 @@ class RedisStore(StateStore):
             "error": error,
             "dead_at": now.isoformat(),
         }
-        self._finish(delivery, lambda pipe: pipe.rpush(self._dead, json.dumps(rec)))
+        return self._if_held(delivery, "dead", self._dead, json.dumps(rec))
 
     def dead_letters(self) -> list[DeadLetter]:
         try:

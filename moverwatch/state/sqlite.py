@@ -131,30 +131,36 @@ class SQLiteStore(StateStore):
                 (t + claim_timeout.total_seconds(), worker, t, t, limit),
             ).fetchall()
         rows.sort(key=lambda r: r[0])
-        return [Delivery(str(r[0]), r[1], message_from_dict(json.loads(r[2])), r[3]) for r in rows]
+        return [Delivery(str(r[0]), r[1], message_from_dict(json.loads(r[2])), r[3], worker) for r in rows]
 
-    def ack(self, delivery: Delivery, now: datetime) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE outbox SET status = 'sent', done_at = ?, lease_until = NULL WHERE id = ?",
-                (ts(now), int(delivery.id)),
-            )
+    def renew(self, delivery: Delivery, now: datetime, claim_timeout: timedelta) -> bool:
+        return self._held_update(delivery, "lease_until = ?", (ts(now + claim_timeout),))
 
-    def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE outbox SET attempts = attempts + ?, next_at = ?, lease_until = NULL, last_error = ?"
-                " WHERE id = ?",
-                (int(count), ts(at), error, int(delivery.id)),
-            )
+    def ack(self, delivery: Delivery, now: datetime) -> bool:
+        return self._held_update(delivery, "status = 'sent', done_at = ?, lease_until = NULL", (ts(now),))
 
-    def bury(self, delivery: Delivery, error: str, now: datetime) -> None:
+    def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> bool:
+        return self._held_update(
+            delivery,
+            "attempts = attempts + ?, next_at = ?, lease_until = NULL, last_error = ?",
+            (int(count), ts(at), error),
+        )
+
+    def bury(self, delivery: Delivery, error: str, now: datetime) -> bool:
+        return self._held_update(
+            delivery,
+            "status = 'dead', attempts = attempts + 1, last_error = ?, done_at = ?, lease_until = NULL",
+            (error, ts(now)),
+        )
+
+    def _held_update(self, delivery: Delivery, assignments: str, values: tuple[object, ...]) -> bool:
+        """Update a pending delivery only while `delivery.worker` still holds it."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?, done_at = ?,"
-                " lease_until = NULL WHERE id = ?",
-                (error, ts(now), int(delivery.id)),
+            cur = db.execute(
+                f"UPDATE outbox SET {assignments} WHERE id = ? AND worker = ? AND status = 'pending'",
+                (*values, int(delivery.id), delivery.worker),
             )
+            return cur.rowcount == 1
 
     def dead_letters(self) -> list[DeadLetter]:
         rows = self._db.execute(
