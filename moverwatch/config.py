@@ -98,6 +98,7 @@ class ChannelConfig(_Strict):
 class DedupConfig(_Strict):
     window: Duration = timedelta(hours=12)
     escalate_points: float = Field(default=5.0, gt=0)
+    max_escalations: int = Field(default=3, ge=0)  # escalation alerts per event, at most
     item_ttl: Duration = timedelta(days=14)
 
 

@@ -28,6 +28,7 @@ class EventRecord:
     # Sources in the order they reported; the first is the one alerted.
     sources: tuple[str, ...] = field(default_factory=tuple)
     urls: tuple[str, ...] = field(default_factory=tuple)
+    escalations: int = 0  # escalation alerts sent for this event so far
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -48,6 +49,7 @@ class EventRecord:
             sent_pct=d.get("sent_pct"),
             sources=tuple(d.get("sources", ())),
             urls=tuple(d.get("urls", ())),
+            escalations=int(d.get("escalations", 0)),
         )
 
 
@@ -82,8 +84,11 @@ def decide(
     escalate_points: float,
     tags: tuple[str, ...] = (),
     name: str = "",
+    max_escalations: int | None = None,
 ) -> tuple[Decision, EventRecord, Alert | None]:
-    """Return the decision, the record to store and the alert to enqueue (None for a duplicate)."""
+    """Return the decision, the record to store and the alert to enqueue (None for a duplicate).
+
+    An event escalates at most ``max_escalations`` times (None: no cap)."""
     key = event_key(move)
     if existing is not None and existing.expires_at <= now:
         existing = None  # the window has passed: a new move is a new event
@@ -117,7 +122,10 @@ def decide(
     urls = existing.urls if url in existing.urls else (*existing.urls, url)
     # A first alert without a number ("hits record high") counts as 0: a later sized report of the same
     # move then escalates once, because the number is what the desk needs.
-    if move.pct is not None and move.pct >= (existing.sent_pct or 0.0) + escalate_points:
-        record = replace(existing, sent_pct=move.pct, sources=sources, urls=urls)
+    capped = max_escalations is not None and existing.escalations >= max_escalations
+    if not capped and move.pct is not None and move.pct >= (existing.sent_pct or 0.0) + escalate_points:
+        record = replace(
+            existing, sent_pct=move.pct, sources=sources, urls=urls, escalations=existing.escalations + 1
+        )
         return "escalation", record, replace(alert, kind="escalation", also_reported_by=existing.sources)
     return "duplicate", replace(existing, sources=sources, urls=urls), None

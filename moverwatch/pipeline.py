@@ -212,22 +212,43 @@ def claim_events(
 def _event_update(
     rt: Runtime, reports: list[tuple[NewsItem, Move]], now: datetime
 ) -> Callable[[EventRecord | None], tuple[EventRecord, list[tuple[Alert, str]]]]:
-    """The pure read-compare-write the store applies atomically to one event's record."""
+    """The pure read-compare-write the store applies atomically to one event's record.
+
+    All of this cycle's reports of the event make at most one alert: a new event is alerted once, from the
+    earliest report that states a number (the others become "also reported by"); an event alerted in an
+    earlier cycle escalates at most once, to the largest new number. Escalation is across cycles only.
+    """
     t = rt.tickers.get(reports[0][1].symbol)
     tags, name = (t.tags, t.names[0]) if t else ((), reports[0][1].symbol)
     cfg = rt.settings.dedup
 
     def update(existing: EventRecord | None) -> tuple[EventRecord, list[tuple[Alert, str]]]:
-        out: list[tuple[Alert, str]] = []
-        record = existing
-        for item, move in reports:
-            _decision, record, alert = decide(
-                record, item, move, item.published_at or now, now, cfg.window, cfg.escalate_points, tags, name
+        fresh_event = existing is None or existing.expires_at <= now
+        ordered = reports
+        if fresh_event:
+            sized = next((r for r in reports if r[1].pct is not None), reports[0])
+            ordered = [sized, *(r for r in reports if r is not sized)]
+        record, alert = existing, None
+        for n, (item, move) in enumerate(ordered):
+            # Within the cycle that creates the event, later reports only add their outlet.
+            points = float("inf") if fresh_event and n > 0 else cfg.escalate_points
+            _decision, record, made = decide(
+                record,
+                item,
+                move,
+                item.published_at or now,
+                now,
+                cfg.window,
+                points,
+                tags,
+                name,
+                max_escalations=cfg.max_escalations,
             )
-            if alert is not None:
-                out.extend((alert, ch) for ch in rt.notifier.route(alert))
+            alert = made or alert  # a later escalation supersedes an earlier one (it is larger)
         assert record is not None
-        return record, out
+        if existing is not None and not fresh_event and record.escalations > existing.escalations:
+            record = replace(record, escalations=existing.escalations + 1)
+        return record, [(alert, ch) for ch in rt.notifier.route(alert)] if alert else []
 
     return update
 
