@@ -108,6 +108,7 @@ class DeliveryConfig(_Strict):
     backoff_cap: Duration = timedelta(hours=1)
     per_channel_per_minute: int = Field(default=20, ge=1)
     claim_timeout: Duration = timedelta(minutes=5)  # a worker holding a delivery longer is presumed dead
+    timeout: Duration = timedelta(seconds=10)  # per send: connect and read timeout of the channel request
 
 
 class FetchConfig(_Strict):

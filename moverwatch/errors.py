@@ -58,7 +58,9 @@ class BlockedFeedError(PermanentFeedError):
 class DeliveryError(MoverwatchError):
     """A channel failed to deliver a message."""
 
-    def __init__(self, channel: str, reason: str) -> None:
+    def __init__(self, channel: str, reason: str, *, unanswered: bool = False) -> None:
         self.channel = channel
         self.reason = reason
+        # The request went out and no answer came within the timeout: the channel may have it already.
+        self.unanswered = unanswered
         super().__init__(f"channel {channel}: {reason}")

@@ -116,6 +116,7 @@ class Delivery:
     message: Message
     attempts: int  # failed attempts so far
     worker: str = ""  # who holds it: only this worker may renew, ack, retry or bury it
+    last_error: str = ""  # why the previous attempt failed
 
     @property
     def alert(self) -> Alert:

@@ -65,7 +65,12 @@ def open_runtime(
     settings = config if isinstance(config, Settings) else load_settings(config)
     watchlist = settings.load_watchlist()
     detector = Detector(watchlist)
-    notifier = Notifier(settings.channels, console=console, timezones=watchlist.timezones())
+    notifier = Notifier(
+        settings.channels,
+        console=console,
+        timezones=watchlist.timezones(),
+        timeout_s=settings.delivery.timeout.total_seconds(),
+    )
     store = open_store(settings.state_url(), settings.redis_prefix)
     try:
         yield Runtime(settings, watchlist, store, detector, notifier, clock, worker or worker_id())

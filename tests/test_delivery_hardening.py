@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -120,3 +121,50 @@ def test_a_notice_to_a_failing_channel_is_retried_not_lost(
     later = deliver(store, notifier, settings.delivery, NOW + timedelta(minutes=5), "w")
     assert later.notices == [(notice, "hook")]
     assert [m["title"] for m in hook.messages] == ["Feed down: af"]
+
+
+@pytest.fixture
+def slow_server() -> Iterator[HTTPServer]:
+    """A threaded loopback server: a request still sleeping does not hold up the next one."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+def _slow_hook(httpserver: HTTPServer, delay_s: float) -> list[float]:
+    calls: list[float] = []
+
+    def handler(_req: Request) -> Response:
+        calls.append(time.monotonic())
+        time.sleep(delay_s)
+        return Response("ok")
+
+    httpserver.expect_request("/slow", method="POST").respond_with_handler(handler)
+    return calls
+
+
+def test_an_endpoint_slower_than_the_timeout_gets_two_copies_at_most(
+    store: StateStore, slow_server: HTTPServer
+) -> None:
+    """No answer within delivery.timeout: one retry, then taken as delivered; not 4 copies and dead."""
+    calls = _slow_hook(slow_server, 1.5)
+    url = f"json://127.0.0.1:{slow_server.port}/slow"
+    settings = _settings([{"url": url, "name": "slow"}], max_attempts=4)
+    notifier = Notifier(settings.channels, timeout_s=0.5)
+    _enqueue(store, notifier)
+    for minute in range(0, 40, 5):
+        deliver(store, notifier, settings.delivery, NOW + timedelta(minutes=minute), "w")
+    assert len(calls) == 2
+    assert store.pending_count() == 0 and store.dead_letters() == []
+
+
+def test_a_slow_endpoint_within_the_timeout_gets_one_copy(store: StateStore, slow_server: HTTPServer) -> None:
+    """An endpoint answering after 1 s, within delivery.timeout, is sent once and acknowledged."""
+    calls = _slow_hook(slow_server, 1.0)
+    settings = _settings([{"url": f"json://127.0.0.1:{slow_server.port}/slow", "name": "slow"}])
+    notifier = Notifier(settings.channels, timeout_s=3.0)
+    _enqueue(store, notifier)
+    report = deliver(store, notifier, settings.delivery, NOW, "w")
+    assert len(report.sent) == 1 and len(calls) == 1

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -50,6 +51,14 @@ class Channel:
     url: str = ""  # the secret URL itself: never shown
 
 
+def _set_timeout(service: object, timeout_s: float) -> None:
+    """Apprise's HTTP plugins wait 4 s for an answer by default; a slow but working endpoint then got every
+    retry. Connect and read timeouts of every plugin are set from `delivery.timeout`."""
+    for attr in ("socket_read_timeout", "socket_connect_timeout"):
+        if hasattr(service, attr):
+            setattr(service, attr, timeout_s)
+
+
 def _kind_of(service: object) -> ChannelKind:
     name = type(service).__name__
     if name == "NotifySlack":
@@ -67,8 +76,10 @@ class Notifier:
         channels: Sequence[ChannelConfig],
         console: Callable[[str], None] | None = None,
         timezones: dict[str, str] | None = None,
+        timeout_s: float = 10.0,
     ) -> None:
         self.redact = Redactor([c.url for c in channels])
+        self.timeout_s = timeout_s
         redact_logger("apprise", self.redact)
         self._console = console
         self._tz = timezones or {}
@@ -81,6 +92,7 @@ class Notifier:
                     f"not a valid Apprise URL: {self.redact(cfg.url)} (see https://github.com/caronc/apprise/wiki)",
                 )
             service = app[0]
+            _set_timeout(service, timeout_s)
             # A stable id that does not reveal the URL: the outbox stores it.
             cid = cfg.name or "ch-" + hashlib.sha256(cfg.url.encode()).hexdigest()[:10]
             self.channels[cid] = Channel(
@@ -160,6 +172,7 @@ class Notifier:
             sep = "&" if "?" in ch.url else "?"
             if not app.add(f"{ch.url}{sep}template={quote(f.name)}"):
                 raise DeliveryError(ch.label, "could not build the Slack request")
+            _set_timeout(app[0], self.timeout_s)
             self._notify(ch, "", str(payload.get("text", "")), apprise.NotifyFormat.TEXT, app)
 
     def _notify(
@@ -167,6 +180,7 @@ class Notifier:
     ) -> None:
         app = app or ch.apprise
         assert app is not None
+        started = time.monotonic()
         try:
             with apprise.LogCapture(level=logging.WARNING) as captured:
                 ok = app.notify(body=body, title=title, body_format=fmt)
@@ -175,6 +189,9 @@ class Notifier:
             raise DeliveryError(ch.label, self.redact(f"{exc.__class__.__name__}: {exc}")) from None
         if not ok:
             lines = [ln.split(" - ", 2)[-1] for ln in reason.strip().splitlines() if ln.strip()]
-            raise DeliveryError(
-                ch.label, self.redact("; ".join(lines[-3:]) or "send failed (no reason given)")
-            )
+            # A failure that took the whole read timeout is a request sent and never answered, not a refusal.
+            unanswered = time.monotonic() - started >= 0.95 * self.timeout_s
+            text = "; ".join(lines[-3:]) or "send failed (no reason given)"
+            if unanswered:
+                text = f"no answer within {self.timeout_s:g}s (possibly delivered): {text}"
+            raise DeliveryError(ch.label, self.redact(text), unanswered=unanswered)

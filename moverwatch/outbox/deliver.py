@@ -107,7 +107,7 @@ class _Pass:
             try:
                 self.notifier.send(channel, alert)
             except DeliveryError as exc:
-                _failed(store, self.cfg, self.report, d, exc.reason, now)
+                self._failed(d, exc)
                 continue
             self._acked(d, alert)
         chunks = [rest[k : k + DIGEST_MAX_LINES] for k in range(0, len(rest), DIGEST_MAX_LINES)]
@@ -132,7 +132,7 @@ class _Pass:
             self.notifier.send_digest(channel, alerts)
         except DeliveryError as exc:
             for d in held:
-                _failed(self.store, self.cfg, self.report, d, exc.reason, self.now)
+                self._failed(d, exc)
             return
         for d, a in zip(held, alerts, strict=True):
             self._acked(d, a)
@@ -153,10 +153,28 @@ class _Pass:
         try:
             self.notifier.send_text(d.channel, notice.title, self.notifier.redact(notice.body))
         except DeliveryError as exc:
-            _failed(self.store, self.cfg, self.report, d, exc.reason, self.now)
+            self._failed(d, exc)
             return
         self.store.ack(d, self.now)
         self.report.notices.append((notice, d.channel))
+
+    def _failed(self, d: Delivery, exc: DeliveryError) -> None:
+        """A send without an answer may have been delivered: it gets one more try, never a series of copies."""
+        if exc.unanswered and d.last_error.startswith(_NO_ANSWER):
+            log.warning(
+                "%s to %s got no answer twice: taken as delivered (the channel may show it twice)",
+                _describe(d.message),
+                d.channel,
+            )
+            self.store.ack(d, self.now)
+            if isinstance(d.message, Alert):
+                self.report.sent.append((d.message, d.channel))
+            return
+        reason = f"{_NO_ANSWER}{exc.reason}" if exc.unanswered else exc.reason
+        _failed(self.store, self.cfg, self.report, d, reason, self.now)
+
+
+_NO_ANSWER = "unanswered: "
 
 
 def _with_sources(store: StateStore, alert: Alert) -> Alert:

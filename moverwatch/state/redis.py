@@ -223,7 +223,12 @@ class RedisStore(StateStore):
         out = []
         for entry_id, fields in entries:
             p = json.loads(fields["d"])
-            out.append(Delivery(entry_id, p["channel"], message_from_dict(p["alert"]), p["attempts"], worker))
+            last_error = (p.get("errors") or [""])[0]
+            out.append(
+                Delivery(
+                    entry_id, p["channel"], message_from_dict(p["alert"]), p["attempts"], worker, last_error
+                )
+            )
         return out
 
     def _if_held(self, delivery: Delivery, mode: str, target: str = "", *args: str | float) -> bool:

@@ -127,11 +127,14 @@ class SQLiteStore(StateStore):
                 "UPDATE outbox SET lease_until = ?, worker = ? WHERE id IN ("
                 " SELECT id FROM outbox WHERE status = 'pending' AND next_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?)"
-                " RETURNING id, channel, alert, attempts",
+                " RETURNING id, channel, alert, attempts, last_error",
                 (t + claim_timeout.total_seconds(), worker, t, t, limit),
             ).fetchall()
         rows.sort(key=lambda r: r[0])
-        return [Delivery(str(r[0]), r[1], message_from_dict(json.loads(r[2])), r[3], worker) for r in rows]
+        return [
+            Delivery(str(r[0]), r[1], message_from_dict(json.loads(r[2])), r[3], worker, r[4] or "")
+            for r in rows
+        ]
 
     def renew(self, delivery: Delivery, now: datetime, claim_timeout: timedelta) -> bool:
         return self._held_update(delivery, "lease_until = ?", (ts(now + claim_timeout),))
