@@ -205,8 +205,16 @@ def notify_test(config: ConfigOpt = None) -> None:
 
 
 @app.command()
-def dead(config: ConfigOpt = None) -> None:
-    """List alerts parked as dead after max_attempts failed sends."""
+def dead(
+    config: ConfigOpt = None,
+    requeue: Annotated[
+        bool,
+        typer.Option("--requeue", help="Put every dead alert back in the outbox (after fixing the channel)."),
+    ] = False,
+) -> None:
+    """List alerts parked as dead after max_attempts failed sends, or requeue them."""
+    from datetime import UTC, datetime
+
     from moverwatch.models import Alert
     from moverwatch.state import open_store
 
@@ -214,6 +222,11 @@ def dead(config: ConfigOpt = None) -> None:
         settings = load_settings(config)
         store = open_store(settings.state_url(), settings.redis_prefix)
         try:
+            if requeue:
+                typer.echo(
+                    f"{store.requeue_dead(datetime.now(UTC))} dead alerts requeued: the next run sends them"
+                )
+                return
             letters = store.dead_letters()
         finally:
             store.close()

@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -134,6 +134,11 @@ class Settings(_Strict):
     dedup: DedupConfig = DedupConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     fetch: FetchConfig = FetchConfig()
+    # A shared (Redis) store found wiped since this machine last used it: mark what the feeds hold as seen
+    # without alerting ("reseed"), or alert on it again ("alert").
+    on_state_loss: Literal["reseed", "alert"] = "reseed"
+    # Where this machine remembers the generation of each Redis store it used (to notice a wiped store).
+    cache_dir: str = "~/.cache/moverwatch"
 
     # The config file's folder (relative paths resolve against it): given to validation as context, not a key.
     _base_dir: Path = PrivateAttr(default=Path("."))

@@ -180,6 +180,8 @@ def detect_moves(
     Older fresh items are still recorded as seen, so a first run on a busy feed does not flood the channels.
     """
     fresh = unseen(rt, polled.items(), now)
+    if rt.reseed:
+        return fresh, []  # recorded as seen by claim_events, alerted never
     oldest = now - rt.settings.max_age
     recent = [i for i in fresh if alertable(i, oldest, now)]
     found = detect_all(rt.detector, recent)

@@ -6,6 +6,7 @@ is added once and none of them can miss it.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -19,8 +20,10 @@ from pathlib import Path
 from moverwatch.config import Settings, load_settings
 from moverwatch.detect import Detector
 from moverwatch.notify import Notifier
-from moverwatch.state import StateStore, open_store
+from moverwatch.state import StateStore, open_store, store_was_wiped
 from moverwatch.watchlist import Ticker, Watchlist
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -45,6 +48,8 @@ class Runtime:
     notifier: Notifier
     clock: Clock = utcnow
     worker: str = field(default_factory=worker_id)
+    # This cycle records what the feeds hold as seen and alerts nothing (the shared store was wiped).
+    reseed: bool = False
 
     @cached_property
     def tickers(self) -> dict[str, Ticker]:
@@ -73,6 +78,15 @@ def open_runtime(
     )
     store = open_store(settings.state_url(), settings.redis_prefix)
     try:
-        yield Runtime(settings, watchlist, store, detector, notifier, clock, worker or worker_id())
+        reseed = store_was_wiped(store, Path(settings.cache_dir).expanduser() / "store-generations.json")
+        if reseed and settings.on_state_loss == "reseed":
+            log.warning(
+                "state store %s was wiped since its last use: this cycle marks what the feeds hold as seen and "
+                "alerts nothing (on_state_loss: alert to alert instead)",
+                store.where(),
+            )
+        rt = Runtime(settings, watchlist, store, detector, notifier, clock, worker or worker_id())
+        rt.reseed = reseed and settings.on_state_loss == "reseed"
+        yield rt
     finally:
         store.close()

@@ -96,6 +96,7 @@ def write_config(path: Path, **overrides: Any) -> Path:
     data: dict[str, Any] = {
         "watchlist": str(CORPUS / "watchlist.yaml"),
         "state": f"sqlite:///{path.parent}/state.db",
+        "cache_dir": str(path.parent / "cache"),  # this machine's memory of store generations, per test
     }
     data.update(overrides)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

@@ -5,12 +5,18 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
+
 from moverwatch.errors import StateStoreError
 from moverwatch.state.base import EventUpdate, StateStore
 from moverwatch.state.redis import RedisStore
 from moverwatch.state.sqlite import SQLiteStore
 
-__all__ = ["EventUpdate", "RedisStore", "SQLiteStore", "StateStore", "open_store"]
+log = logging.getLogger(__name__)
+
+__all__ = ["EventUpdate", "RedisStore", "SQLiteStore", "StateStore", "open_store", "store_was_wiped"]
 
 
 def open_store(url: str, prefix: str = "mw:") -> StateStore:
@@ -26,3 +32,33 @@ def open_store(url: str, prefix: str = "mw:") -> StateStore:
         )
     store.ping()
     return store
+
+
+def store_was_wiped(store: StateStore, memory: Path) -> bool:
+    """True when a Redis store this machine used before (per ``memory``, a small JSON file) has lost its
+    generation: it was wiped (a restart without persistence). Records the store's generation either way.
+
+    A SQLite file that is gone was removed on purpose, and a store never seen here is a first run: neither
+    counts as wiped.
+    """
+    if not isinstance(store, RedisStore):
+        return False
+    key = f"{store.where()}/{store.prefix}"
+    try:
+        known: dict[str, str] = json.loads(memory.read_text(encoding="utf-8")) if memory.exists() else {}
+    except (OSError, ValueError):
+        known = {}
+    current = store.generation()
+    wiped = key in known and known[key] != current
+    if known.get(key) != current:
+        known[key] = current
+        try:
+            memory.parent.mkdir(parents=True, exist_ok=True)
+            memory.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
+        except OSError as exc:
+            log.warning(
+                "cannot remember the state store generation in %s (%s): a wiped store goes unnoticed",
+                memory,
+                exc,
+            )
+    return wiped

@@ -33,6 +33,19 @@ class StateStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @abstractmethod
+    def where(self) -> str:
+        """Where the store is, safe to show (no password)."""
+
+    @abstractmethod
+    def generation(self) -> str:
+        """This store's generation: an id written when the store is first used (atomically, once). A store
+        wiped since (Redis restarted without persistence) answers a new id."""
+
+    @abstractmethod
+    def requeue_dead(self, now: datetime) -> int:
+        """Put every dead letter back in the outbox, due now with no attempts spent; return how many."""
+
     # -- items -------------------------------------------------------------------------------------
     @abstractmethod
     def seen(self, keys: Sequence[str], ttl: timedelta, now: datetime) -> set[str]:

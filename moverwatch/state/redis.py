@@ -79,13 +79,13 @@ class RedisStore(StateStore):
         self._held = self._r.register_script(_HELD_LUA)
         self._group_ready = False
 
-    def _where(self) -> str:
+    def where(self) -> str:
         # The URL may carry a password: show only host/port/db.
         kw = self._r.connection_pool.connection_kwargs
         return f"Redis at {kw.get('host', kw.get('path', '?'))}:{kw.get('port', '')}/{kw.get('db', 0)}"
 
     def _fail(self, what: str, exc: Exception) -> StateStoreError:
-        return StateStoreError(f"{self._where()} {what}: {exc.__class__.__name__}: {exc}")
+        return StateStoreError(f"{self.where()} {what}: {exc.__class__.__name__}: {exc}")
 
     def ping(self) -> None:
         try:
@@ -106,6 +106,37 @@ class RedisStore(StateStore):
 
     def close(self) -> None:
         self._r.close()
+
+    def generation(self) -> str:
+        key = self.prefix + "meta:generation"
+        try:
+            self._r.set(key, uuid.uuid4().hex, nx=True)
+            return str(self._r.get(key))
+        except redis.RedisError as exc:
+            raise self._fail("failed reading the store generation", exc) from None
+
+    def requeue_dead(self, now: datetime) -> int:
+        # Read, re-add and trim in one transaction: a letter is neither lost nor requeued twice.
+        count = 0
+
+        def txn(pipe: Any) -> None:
+            nonlocal count
+            letters = pipe.lrange(self._dead, 0, -1)
+            pipe.multi()
+            for raw in letters:
+                d = json.loads(raw)
+                pipe.xadd(
+                    self._stream, {"d": delivery_payload(message_from_dict(d["alert"]), d["channel"], 0)}
+                )
+            pipe.delete(self._dead)
+            count = len(letters)
+
+        try:
+            self._ensure_group()
+            self._r.transaction(txn, self._dead)
+            return count
+        except redis.RedisError as exc:
+            raise self._fail("failed requeueing dead letters", exc) from None
 
     # Seen items live in sets, one per time bucket of half the item TTL: SMISMEMBER / SADD answer a
     # thousand keys per command, where one key per item took a command each (1.4 s for a cold 1,000-feed

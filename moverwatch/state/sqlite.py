@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,6 +49,7 @@ class SQLiteStore(StateStore):
     CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_at);
     CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, data TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at REAL NOT NULL);
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -69,6 +71,23 @@ class SQLiteStore(StateStore):
 
     def close(self) -> None:
         self._db.close()
+
+    def where(self) -> str:
+        return f"SQLite state file {self.path}"
+
+    def generation(self) -> str:
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', ?)", (uuid.uuid4().hex,))
+            return str(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    def requeue_dead(self, now: datetime) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ?, lease_until = NULL, worker = NULL,"
+                " done_at = NULL WHERE status = 'dead'",
+                (ts(now),),
+            )
+            return cur.rowcount
 
     def _tx(self) -> _SQLiteTx:
         return _SQLiteTx(self._db, self.path)
