@@ -8,6 +8,7 @@ redirect replaces the stored URL. The record itself (``FeedHealth``) is in ``mov
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -26,6 +27,26 @@ def feed_alarm(h: FeedHealth, now: datetime, down_after: timedelta) -> Literal["
     if h.failing_since is None and h.down_notified:
         return "recovered"
     return None
+
+
+def warning_kind(warning: str) -> str:
+    """What kind of problem a parse warning reports, without its entry number or quoted values
+    ("entry 4: duplicate guid 'x' within the feed; …" → "duplicate guid within the feed")."""
+    text = re.sub(r"^entry \d+: ", "", warning)
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "", text.split(";")[0])
+    return " ".join(text.split("(")[0].split())
+
+
+def new_warnings(
+    h: FeedHealth, warnings: Sequence[str]
+) -> tuple[tuple[str, ...], list[tuple[str, list[str]]]]:
+    """The warning kinds of this poll, and those not reported for this feed at its last poll with their
+    warnings: a malformed feed is reported once per kind, not every cycle."""
+    by_kind: dict[str, list[str]] = {}
+    for w in warnings:
+        by_kind.setdefault(warning_kind(w), []).append(w)
+    fresh = [(k, ws) for k, ws in by_kind.items() if k not in h.warnings]
+    return tuple(sorted(by_kind)), fresh
 
 
 def new_health(name: str, url: str) -> FeedHealth:
@@ -126,7 +147,17 @@ def health_table(rows: Sequence[tuple[str, str, FeedHealth | None]], now: dateti
     Columns: feed, status, HTTP code, last success, consecutive failures, items seen, next poll, last error.
     With ``now``, a next poll in the past reads "due".
     """
-    header = ("FEED", "STATUS", "HTTP", "LAST SUCCESS", "FAILS", "ITEMS", "NEXT POLL", "LAST ERROR")
+    header = (
+        "FEED",
+        "STATUS",
+        "HTTP",
+        "LAST SUCCESS",
+        "FAILS",
+        "ITEMS",
+        "NEXT POLL",
+        "WARNINGS",
+        "LAST ERROR",
+    )
     lines: list[tuple[str, ...]] = [header]
     for name, url, h in rows:
         h = h or new_health(name, url)
@@ -140,6 +171,7 @@ def health_table(rows: Sequence[tuple[str, str, FeedHealth | None]], now: dateti
                 str(h.consecutive_failures),
                 str(h.items_seen),
                 "never" if h.disabled else _when(h.next_poll, now) if h.next_poll else "due",
+                "; ".join(h.warnings)[:60] or "-",
                 error,
             )
         )

@@ -217,6 +217,8 @@ class FeedHealth:
     down_notified: bool = False
     # The URL in the config when this record started; `url` may differ after a permanent redirect.
     config_url: str | None = None
+    # Kinds of warning the last parsed body raised (a malformed feed, entries skipped): shown once each.
+    warnings: tuple[str, ...] = ()
 
     def is_due(self, now: datetime) -> bool:
         """True when the feed should be polled at ``now`` (never for a disabled feed)."""
@@ -238,6 +240,7 @@ class FeedHealth:
         for key in _DATETIME_FIELDS:
             if isinstance(values.get(key), str):
                 values[key] = datetime.fromisoformat(values[key])
+        values["warnings"] = tuple(values.get("warnings", ()))
         return cls(**values)
 
 

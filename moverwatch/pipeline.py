@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from moverwatch.dedup import EventRecord, decide, event_key, item_keys
 from moverwatch.errors import BlockedFeedError, TransientFeedError
-from moverwatch.health import feed_alarm, new_health, next_health
+from moverwatch.health import feed_alarm, new_health, new_warnings, next_health
 from moverwatch.models import (
     Alert,
     ErrorKind,
@@ -296,6 +296,12 @@ def record_health(
             new_items=new_counts[r.name],
             interval_s=(by_name[r.name].interval or rt.settings.schedule).total_seconds(),
         )
+        if p is not None:
+            kinds, fresh_kinds = new_warnings(polled.health[r.name], p.warnings)
+            h = replace(h, warnings=kinds)
+            for _kind, ws in fresh_kinds:
+                more = f" (and {len(ws) - 1} more like it)" if len(ws) > 1 else ""
+                log.warning("feed=%s warning: %s%s", r.name, ws[0], more)
         updated.append(h)
         outcomes.append(
             FeedOutcome(

@@ -200,3 +200,37 @@ def test_big_detection_batches_in_worker_processes_find_the_same_moves() -> None
     ]
     pooled = [(i, m) for i, m in zip(items, pool.detect_all(detector, items, pool_min=1), strict=True) if m]
     assert inline and [(i.guid, m) for i, m in pooled] == [(i.guid, m) for i, m in inline]
+
+
+def test_feed_warnings_are_shown_once_per_feed_and_kind(
+    tmp_path: Path, httpserver: HTTPServer, caplog: Any
+) -> None:
+    """A malformed feed is reported in the log and in `moverwatch feeds` once per kind, not every cycle."""
+    import logging
+
+    from moverwatch.health import health_table
+
+    httpserver.expect_request("/m.xml").respond_with_data(
+        (FEEDS / "broken" / "malformed_unclosed.xml").read_bytes()
+    )
+    settings = load_settings(
+        write_config(
+            tmp_path / "c.yaml", feeds=[{"name": "mal", "url": httpserver.url_for("/m.xml")}], schedule="0s"
+        )
+    )
+    store = SQLiteStore(tmp_path / "state.db")
+    caplog.set_level(logging.WARNING, logger="moverwatch")
+    for _ in range(2):
+        run_cycle(
+            settings,
+            store,
+            Detector(settings.load_watchlist()),
+            Notifier([]),
+            clock=lambda: datetime.now(UTC),
+        )
+    shown = [r.getMessage() for r in caplog.records if "warning:" in r.getMessage()]
+    assert any("not well-formed" in m for m in shown)
+    assert len(shown) == len(set(shown)), shown  # the second cycle repeats none
+    health = store.load_feeds(["mal"])["mal"]
+    assert "feed is not well-formed" in health.warnings
+    assert "feed is not well-formed" in health_table([("mal", "u", health)])
