@@ -1,4 +1,4 @@
-"""The `moverwatch` command line: run, serve, detect, explain, feeds, notify-test, dead, sources.
+"""The `moverwatch` command line: run, serve, detect, explain, feeds, notify-test, dead, doctor, sources.
 
 User errors (bad config, unreachable state store, bad watchlist) end in one clear message on stderr
 and a non-zero exit, never a traceback.
@@ -242,6 +242,30 @@ def dead(
         )
         when = d.dead_at.isoformat() if d.dead_at else "-"
         typer.echo(f"{when}  {d.channel}  {what}  attempts={d.attempts}  error: {d.error}")
+
+
+@app.command()
+def doctor(config: ConfigOpt = None) -> None:
+    """Check the config, the watchlist and the state store (SQLite integrity, Redis persistence); exit 3 on a
+    problem with the store."""
+    from moverwatch.state import open_store
+
+    with _user_errors():
+        settings = load_settings(config)
+        watchlist = settings.load_watchlist()
+        typer.echo(f"ok      config: {len(settings.feeds)} feeds, {len(settings.channels)} channels")
+        typer.echo(f"ok      watchlist: {len(watchlist.tickers)} tickers")
+        store = open_store(settings.state_url(), settings.redis_prefix)
+        try:
+            problems = store.check()
+        finally:
+            store.close()
+    for p in problems:
+        typer.echo(f"PROBLEM {p}")
+    if not problems:
+        typer.echo(f"ok      {store.where()}")
+        return
+    raise typer.Exit(3)
 
 
 @app.command()

@@ -34,6 +34,10 @@ class StateStore(ABC):
     def close(self) -> None: ...
 
     @abstractmethod
+    def check(self) -> list[str]:
+        """Problems with the store, one sentence each with what to do (empty when sound): `moverwatch doctor`."""
+
+    @abstractmethod
     def where(self) -> str:
         """Where the store is, safe to show (no password)."""
 

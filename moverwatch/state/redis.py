@@ -107,6 +107,22 @@ class RedisStore(StateStore):
     def close(self) -> None:
         self._r.close()
 
+    def check(self) -> list[str]:
+        try:
+            self.ping()
+            info: Any = self._r.info("persistence")
+            save: Any = self._r.config_get("save")
+        except redis.ResponseError:  # CONFIG may be disabled on a managed Redis: persistence unknown
+            return []
+        except redis.RedisError as exc:
+            return [str(self._fail("is unreachable", exc))]
+        if not int(info.get("aof_enabled", 0)) and not (save or {}).get("save"):
+            return [
+                f"{self.where()} keeps nothing on disk (no AOF, no RDB snapshots): a restart loses what was seen "
+                "and sent (moverwatch then re-seeds; see on_state_loss). Enable appendonly (deploy/redis.conf)."
+            ]
+        return []
+
     def generation(self) -> str:
         key = self.prefix + "meta:generation"
         try:

@@ -6,12 +6,14 @@ worker at a time through a lease column.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from moverwatch.dedup import EventRecord
 from moverwatch.errors import StateStoreError
@@ -26,7 +28,45 @@ from moverwatch.models import (
 )
 from moverwatch.state.base import EventUpdate, StateStore, ts
 
+_T = TypeVar("_T")
 
+# The columns each table must have: a file from another program or an older schema is refused at open.
+_COLUMNS = {
+    "items": {"key", "expires_at"},
+    "events": {"key", "data", "expires_at"},
+    "outbox": {"id", "channel", "alert", "status", "attempts", "next_at", "lease_until", "worker", "last_error",
+               "created_at", "done_at"},
+    "feeds": {"name", "data"},
+    "counters": {"key", "value", "expires_at"},
+    "meta": {"key", "value"},
+}  # fmt: skip
+
+
+def _guarded(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """Any SQLite failure inside a store operation (a corrupted page, disk full at COMMIT, a locked file)
+    becomes a StateStoreError naming the file and the reason, never a raw traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(self: SQLiteStore, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return fn(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StateStoreError(
+                f"SQLite state file {self.path}: {fn.__name__} failed: {exc} "
+                "(run `moverwatch doctor` to check the file)"
+            ) from None
+
+    return wrapper
+
+
+def _guard_all(cls: type[_T]) -> type[_T]:
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("__"):
+            setattr(cls, name, _guarded(value))
+    return cls
+
+
+@_guard_all
 class SQLiteStore(StateStore):
     """A single-file store for one machine; several processes may share it (WAL, immediate locks)."""
 
@@ -46,7 +86,6 @@ class SQLiteStore(StateStore):
         created_at REAL NOT NULL,
         done_at REAL
     );
-    CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_at);
     CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, data TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at REAL NOT NULL);
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,8 +99,30 @@ class SQLiteStore(StateStore):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(self._SCHEMA)
+            missing = self._schema_problems()
+            if not missing:
+                self._db.execute("CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_at)")
         except (sqlite3.Error, OSError) as exc:
             raise StateStoreError(f"cannot open SQLite state file {self.path}: {exc}") from None
+        if missing:
+            self._db.close()
+            raise StateStoreError(
+                f"SQLite state file {self.path} is not a moverwatch state file: {missing[0]} "
+                "(point `state:` at another file, or move this one away)"
+            )
+
+    def _schema_problems(self) -> list[str]:
+        problems = []
+        for table, wanted in _COLUMNS.items():
+            have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if not wanted <= have:
+                problems.append(f"table {table} lacks column(s) {', '.join(sorted(wanted - have))}")
+        return problems
+
+    def check(self) -> list[str]:
+        """Problems found by SQLite's integrity check and the schema check (empty when the file is sound)."""
+        rows = [r[0] for r in self._db.execute("PRAGMA integrity_check")]
+        return [r for r in rows if r != "ok"] + self._schema_problems()
 
     def ping(self) -> None:
         try:
@@ -248,5 +309,5 @@ class _SQLiteTx:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self._db.execute("COMMIT")
-        else:
+        elif self._db.in_transaction:  # SQLite may have rolled back already (disk full): keep the first error
             self._db.execute("ROLLBACK")
