@@ -15,7 +15,7 @@ import os
 import zlib
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import datetime
@@ -52,11 +52,16 @@ def _parse_packed(name: str, url: str, packed: bytes, now: datetime) -> ParseRes
 
 
 class Parser:
-    """Parses bodies as they arrive: inline, or in the process pool on big cycles (feedparser holds the GIL)."""
+    """Parses bodies as they arrive: in the process pool on big cycles (feedparser holds the GIL), else in one
+    background thread. Never in the caller's thread: that is the fetch loop's, and a 4 MB feed parsed there
+    stalled every other download past its timeout."""
 
     def __init__(self, now: datetime, pooled: bool) -> None:
         self._now = now
         self._pool = _pool() if pooled and _multicore() else None
+        self._thread = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") if self._pool is None else None
+        )
         self._fetched: dict[str, FetchResult] = {}
         self._parsed: dict[str, ParseResult | Future[ParseResult] | None] = {}
 
@@ -71,7 +76,10 @@ class Parser:
                 _parse_packed, r.name, r.final_url or r.url, zlib.compress(r.body, 1), self._now
             )
         else:
-            self._parsed[r.name] = _parse_one(r.name, r.final_url or r.url, r.body, self._now)
+            assert self._thread is not None
+            self._parsed[r.name] = self._thread.submit(
+                _parse_one, r.name, r.final_url or r.url, r.body, self._now
+            )
 
     def results(self, names: Sequence[str]) -> tuple[list[FetchResult], list[ParseResult | None]]:
         """The fetch results (without bodies) and parse results of ``names``, in that order."""
@@ -99,6 +107,8 @@ class Parser:
         for p in self._parsed.values():
             if isinstance(p, Future):
                 p.cancel()  # a cycle that failed half-way leaves no work queued for the next one
+        if self._thread is not None:
+            self._thread.shutdown(wait=True, cancel_futures=True)
 
 
 def detect_all(detector: Detector, items: Sequence[NewsItem], pool_min: int = 5000) -> list[list[Move]]:
