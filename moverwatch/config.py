@@ -109,6 +109,9 @@ class DeliveryConfig(_Strict):
     per_channel_per_minute: int = Field(default=20, ge=1)
     claim_timeout: Duration = timedelta(minutes=5)  # a worker holding a delivery longer is presumed dead
     timeout: Duration = timedelta(seconds=10)  # per send: connect and read timeout of the channel request
+    max_delay: Duration = timedelta(
+        hours=6
+    )  # an alert waiting longer in the outbox is parked, not sent as news
 
 
 class FetchConfig(_Strict):

@@ -117,6 +117,7 @@ class Delivery:
     attempts: int  # failed attempts so far
     worker: str = ""  # who holds it: only this worker may renew, ack, retry or bury it
     last_error: str = ""  # why the previous attempt failed
+    queued_at: datetime | None = None  # when it entered the outbox
 
     @property
     def alert(self) -> Alert:

@@ -90,3 +90,22 @@ def test_dead_requeue_command_reports_the_count(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["dead", "--config", str(cfg), "--requeue"])
     assert result.exit_code == 0, result.output
     assert "0 dead alerts requeued" in result.output
+
+
+def test_an_alert_older_than_max_delay_is_parked_not_sent_as_news(
+    store: StateStore, make_webhook: Callable[..., Any]
+) -> None:
+    """After a 7-hour outage the queued alert is a dead letter with the reason; requeued, it is sent."""
+    from moverwatch.notify import Notifier
+    from moverwatch.outbox import deliver
+
+    hook = make_webhook()
+    settings = _settings([{"url": hook.url(), "name": "hook"}], max_delay="6h")
+    notifier = Notifier(settings.channels)
+    _enqueue(store, notifier)
+    late = deliver(store, notifier, settings.delivery, NOW + timedelta(hours=7), "w")
+    assert late.sent == [] and hook.messages == []
+    [dead] = store.dead_letters()
+    assert "longer than delivery.max_delay" in dead.error
+    store.requeue_dead(NOW + timedelta(hours=8))
+    assert len(deliver(store, notifier, settings.delivery, NOW + timedelta(hours=8), "w").sent) == 1

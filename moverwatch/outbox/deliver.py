@@ -60,7 +60,9 @@ def deliver(
     pass_ = _Pass(store, notifier, cfg, report, now, clock or (lambda: now))
     by_channel: dict[str, list[Delivery]] = defaultdict(list)
     for d in store.take_deliveries(now, limit, worker, cfg.claim_timeout):
-        if isinstance(d.message, Notice):
+        if isinstance(d.message, Alert) and d.queued_at is not None and now - d.queued_at > cfg.max_delay:
+            pass_.stale(d)
+        elif isinstance(d.message, Notice):
             pass_.notice(d, d.message)
         else:
             by_channel[d.channel].append(d)
@@ -137,6 +139,18 @@ class _Pass:
         for d, a in zip(held, alerts, strict=True):
             self._acked(d, a)
         self.report.digests += 1
+
+    def stale(self, d: Delivery) -> None:
+        """Park an alert that waited past `delivery.max_delay`: hours-old news must not arrive as fresh."""
+        assert d.queued_at is not None
+        hours = (self.now - d.queued_at).total_seconds() / 3600
+        reason = (
+            f"not sent: waited {hours:.1f} h in the outbox, longer than delivery.max_delay "
+            "(`moverwatch dead --requeue` sends it anyway)"
+        )
+        if self.store.bury(d, reason, self.now):
+            self.report.dead.append((d.alert, d.channel, reason))
+            log.warning("%s to %s %s", _describe(d.message), d.channel, reason)
 
     def _acked(self, d: Delivery, alert: Alert) -> None:
         if not self.store.ack(d, self.now):

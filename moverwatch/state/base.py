@@ -122,9 +122,12 @@ def ts(dt: datetime) -> float:
     return dt.timestamp()
 
 
-def delivery_payload(message: Message, channel: str, attempts: int, errors: list[str] | None = None) -> str:
+def delivery_payload(
+    message: Message, channel: str, attempts: int, queued_at: datetime, errors: list[str] | None = None
+) -> str:
     """One outbox entry as JSON (the key "alert" holds any message, a notice too: stored data stays readable)."""
     return json.dumps(
-        {"alert": message_to_dict(message), "channel": channel, "attempts": attempts, "errors": errors or []},
+        {"alert": message_to_dict(message), "channel": channel, "attempts": attempts, "errors": errors or [],
+         "queued_at": queued_at.isoformat()},
         sort_keys=True,
-    )
+    )  # fmt: skip

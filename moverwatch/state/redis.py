@@ -142,7 +142,7 @@ class RedisStore(StateStore):
             for raw in letters:
                 d = json.loads(raw)
                 pipe.xadd(
-                    self._stream, {"d": delivery_payload(message_from_dict(d["alert"]), d["channel"], 0)}
+                    self._stream, {"d": delivery_payload(message_from_dict(d["alert"]), d["channel"], 0, now)}
                 )
             pipe.delete(self._dead)
             count = len(letters)
@@ -211,7 +211,7 @@ class RedisStore(StateStore):
             pipe.multi()
             pipe.set(rkey, json.dumps(record.to_dict()), px=ttl_ms)
             for alert, channel in deliveries:
-                pipe.xadd(self._stream, {"d": delivery_payload(alert, channel, 0)})
+                pipe.xadd(self._stream, {"d": delivery_payload(alert, channel, 0, now)})
             result = deliveries
 
         try:
@@ -228,7 +228,7 @@ class RedisStore(StateStore):
             self._ensure_group()
             pipe = self._r.pipeline(transaction=True)
             for message, channel in deliveries:
-                pipe.xadd(self._stream, {"d": delivery_payload(message, channel, 0)})
+                pipe.xadd(self._stream, {"d": delivery_payload(message, channel, 0, now)})
             pipe.execute()
         except redis.RedisError as exc:
             raise self._fail("failed enqueueing notices", exc) from None
@@ -271,11 +271,9 @@ class RedisStore(StateStore):
         for entry_id, fields in entries:
             p = json.loads(fields["d"])
             last_error = (p.get("errors") or [""])[0]
-            out.append(
-                Delivery(
-                    entry_id, p["channel"], message_from_dict(p["alert"]), p["attempts"], worker, last_error
-                )
-            )
+            queued = datetime.fromisoformat(p["queued_at"]) if p.get("queued_at") else None
+            message = message_from_dict(p["alert"])
+            out.append(Delivery(entry_id, p["channel"], message, p["attempts"], worker, last_error, queued))
         return out
 
     def _if_held(self, delivery: Delivery, mode: str, target: str = "", *args: str | float) -> bool:
@@ -298,7 +296,11 @@ class RedisStore(StateStore):
     def retry_later(self, delivery: Delivery, at: datetime, error: str, *, count: bool = True) -> bool:
         # The error text and a nonce keep members unique even if the same payload fails twice.
         member = delivery_payload(
-            delivery.message, delivery.channel, delivery.attempts + int(count), [error, uuid.uuid4().hex]
+            delivery.message,
+            delivery.channel,
+            delivery.attempts + int(count),
+            delivery.queued_at or at,
+            [error, uuid.uuid4().hex],
         )
         return self._if_held(delivery, "retry", self._retry, ts(at), member)
 

@@ -144,9 +144,9 @@ class SQLiteStore(StateStore):
     def requeue_dead(self, now: datetime) -> int:
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ?, lease_until = NULL, worker = NULL,"
-                " done_at = NULL WHERE status = 'dead'",
-                (ts(now),),
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ?, created_at = ?, lease_until = NULL,"
+                " worker = NULL, done_at = NULL WHERE status = 'dead'",
+                (ts(now), ts(now)),
             )
             return cur.rowcount
 
@@ -207,12 +207,20 @@ class SQLiteStore(StateStore):
                 "UPDATE outbox SET lease_until = ?, worker = ? WHERE id IN ("
                 " SELECT id FROM outbox WHERE status = 'pending' AND next_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?)"
-                " RETURNING id, channel, alert, attempts, last_error",
+                " RETURNING id, channel, alert, attempts, last_error, created_at",
                 (t + claim_timeout.total_seconds(), worker, t, t, limit),
             ).fetchall()
         rows.sort(key=lambda r: r[0])
         return [
-            Delivery(str(r[0]), r[1], message_from_dict(json.loads(r[2])), r[3], worker, r[4] or "")
+            Delivery(
+                str(r[0]),
+                r[1],
+                message_from_dict(json.loads(r[2])),
+                r[3],
+                worker,
+                r[4] or "",
+                datetime.fromtimestamp(r[5], UTC),
+            )
             for r in rows
         ]
 
