@@ -53,7 +53,9 @@ def test_a_batch_slower_than_the_claim_timeout_is_sent_once(
 
     httpserver.expect_request("/slow", method="POST").respond_with_handler(slow)
     settings = _settings(
-        [{"url": f"json://127.0.0.1:{httpserver.port}/slow", "name": "slow"}], claim_timeout="1s"
+        [{"url": f"json://127.0.0.1:{httpserver.port}/slow", "name": "slow"}],
+        claim_timeout="1s",
+        max_delay="100000d",
     )
     notifier = Notifier(settings.channels)
     symbols = ["BABA", "JD", "BIDU", "PDD"]
