@@ -12,12 +12,22 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from moverwatch.config import Settings, load_settings
 from moverwatch.errors import ConfigError, MoverwatchError, StateStoreError, WatchlistError
+
+if TYPE_CHECKING:
+    from moverwatch.config import Settings
+
+
+def load_settings(path: Path | None) -> Settings:
+    """The config (imported on use: building the pydantic models costs ~0.3 s that `--help` need not pay)."""
+    from moverwatch.config import load_settings as load
+
+    return load(path)
+
 
 app = typer.Typer(
     help="Big-move news alerts on watched tickers: poll feeds, detect moves, alert once.",
