@@ -162,7 +162,8 @@ class DeliveryConfig(_Strict):
     backoff: Duration = timedelta(minutes=1)  # first retry delay; doubles per attempt
     backoff_cap: Duration = timedelta(hours=1)
     per_channel_per_minute: int = Field(default=20, ge=1)
-    claim_timeout: ZeroOrMoreDuration = timedelta(minutes=5)  # a worker holding a delivery longer is presumed dead
+    # A worker holding a delivery longer is presumed dead (0: at once, which tests use to simulate a crash).
+    claim_timeout: ZeroOrMoreDuration = timedelta(minutes=5)
 
 
 class FetchConfig(_Strict):

@@ -14,8 +14,11 @@ and always applying the two rules above, so secrets never reach a log line which
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import logging
+import os
+import pkgutil
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -240,13 +243,49 @@ def _filter_for(name: str) -> _RedactingFilter:
     return filt
 
 
+# Loggers named other than by module (`logging.getLogger("httpcore.http11")`), created when first used.
+_NAMED_CHILDREN = {"httpcore": ("connection", "http11", "http2", "proxy", "socks")}
+
+
+def _module_names(package: str) -> list[str]:
+    """Every module name inside an installed package, found on disk without importing any of them."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    names: list[str] = []
+    todo = [(package, list(spec.submodule_search_locations))]
+    while todo:
+        prefix, paths = todo.pop()
+        for info in pkgutil.iter_modules(paths):
+            name = f"{prefix}.{info.name}"
+            names.append(name)
+            if info.ispkg:
+                todo.append((name, [os.path.join(p, info.name) for p in paths]))
+    return names
+
+
 def redact_logger(name: str, redact: Redactor | None = None) -> None:
     """Redact ``redact``'s secrets (and URLs, and remembered secrets) in every record of logger ``name`` and of
-    the loggers below it that exist now (a logger's filters do not see its children's records)."""
+    every logger below it.
+
+    A logger's filters do not see its children's records (``urllib3.connectionpool`` is the one that logs
+    request paths), so the filter goes on each child too: the ones that exist, and, created now so the
+    library finds them with the filter already on, one per module of the package and its named loggers.
+    """
+    if name not in _FILTERS:
+        names = {n for n in list(logging.Logger.manager.loggerDict) if n.startswith(name + ".")}
+        names.update(_module_names(name))
+        names.update(f"{name}.{child}" for child in _NAMED_CHILDREN.get(name, ()))
+        for n in sorted(names):
+            _filter_for(n)
+        _filter_for(name)
     prefix = name + "."
-    children = [n for n in list(logging.Logger.manager.loggerDict) if n.startswith(prefix)]
-    for n in (name, *children):
-        _filter_for(n).add(redact)
+    for n, filt in list(_FILTERS.items()):
+        if n == name or n.startswith(prefix):
+            filt.add(redact)
 
 
 def protect_url_loggers(redact: Redactor | None = None) -> None:
