@@ -67,6 +67,9 @@ class FeedRequest:
     last_modified: str | None = None
     body_hash: str | None = None
     user_agent: str | None = None
+    # The URL the user configured, when ``url`` is a remembered redirect target: the first request is then
+    # checked as a hop from it, so a stored target that now resolves internally is not trusted as configured.
+    config_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,10 +293,16 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
 
 
 async def _open(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], resolve: Resolver
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    resolve: Resolver,
+    config_url: str | None = None,
 ) -> tuple[httpx.Response, list[httpx.Response]]:
     """The final response (open, streaming) and the redirect hops before it, each hop checked first."""
     request = client.build_request("GET", url, headers=headers)
+    if config_url and config_url != url:
+        await _check_redirect(httpx.URL(config_url), request.url, resolve)
     history: list[httpx.Response] = []
     while True:
         response = await client.send(request, stream=True, follow_redirects=False)
@@ -380,7 +389,7 @@ async def _request(
     if req.last_modified:
         headers["If-Modified-Since"] = req.last_modified
 
-    response, history = await _open(client, req.url, headers, resolve)
+    response, history = await _open(client, req.url, headers, resolve, req.config_url)
     try:
         status = response.status_code
         content_type = response.headers.get("content-type")

@@ -221,6 +221,20 @@ def test_configured_internal_feed_may_redirect_internally(httpserver: HTTPServer
     assert result.error is None and result.body == FEED
 
 
+def test_remembered_redirect_target_is_checked_against_the_configured_url(httpserver: HTTPServer) -> None:
+    """A stored 301 target polled instead of the configured public URL is refused once it is internal."""
+    httpserver.expect_request("/moved").respond_with_data(FEED)
+    request = FeedRequest(
+        "hostile",
+        f"http://127.0.0.1:{httpserver.port}/moved",
+        config_url=f"http://localhost:{httpserver.port}/feed",
+    )
+    (result,) = fetch_feeds_sync([request], SETTINGS, resolver=localhost_is_public)
+    assert isinstance(result.error, PermanentFeedError)
+    assert "redirect from public host localhost to internal address 127.0.0.1" in result.error.reason
+    assert httpserver.log == []
+
+
 def test_redirect_to_a_host_that_does_not_resolve_is_refused(httpserver: HTTPServer) -> None:
     """A redirect target our resolver cannot place on either side of the boundary is not requested."""
     httpserver.expect_request("/feed").respond_with_data(
