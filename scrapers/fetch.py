@@ -111,6 +111,10 @@ class _Refused(Exception):
     """The response cannot be used safely; the message is the reason shown to the user."""
 
 
+class _Unresolved(_Refused):
+    """A redirect target could not be placed on either side of the boundary (DNS failed): retried later."""
+
+
 class _BadBody(Exception):
     """The compressed body is corrupt (often a truncated transfer); the message says how."""
 
@@ -140,9 +144,11 @@ async def _internal_address_of(host: str, resolve: Resolver) -> str | None:
     try:
         addresses = list(await resolve(host))
     except OSError as exc:
-        raise _Refused(f"redirect target host {host!r} does not resolve ({exc}); will retry") from None
+        raise _Unresolved(
+            f"redirect target host {host!r} does not resolve ({exc}); will retry on a later poll"
+        ) from None
     if not addresses:
-        raise _Refused(f"redirect target host {host!r} does not resolve; will retry")
+        raise _Unresolved(f"redirect target host {host!r} does not resolve; will retry on a later poll")
     for address in addresses:
         try:
             if is_internal_address(address):
@@ -330,8 +336,10 @@ async def _fetch_one(
         try:
             async with asyncio.timeout(settings.timeout_s):
                 return await _request(client, req, settings, started, resolve)
+        except _Unresolved as exc:
+            error: FeedError = TransientFeedError(req.name, req.url, str(exc))
         except _Refused as exc:
-            error: FeedError = PermanentFeedError(req.name, req.url, str(exc))
+            error = PermanentFeedError(req.name, req.url, str(exc))
         except TimeoutError:
             error = TransientFeedError(
                 req.name, req.url, f"timed out after {settings.timeout_s:g} s; will retry on a later poll"
