@@ -475,7 +475,7 @@ def write_config(path: Path, urls: list[str], redis_url: str, prefix: str, args:
         "state": redis_url,
         "redis_prefix": prefix,
         # Every cycle polls every feed: the bench runs cycles back to back, not on the 5-minute schedule.
-        "schedule": "0s",
+        "schedule": "1s",
         "max_age": "24h",
         "fetch": {"concurrency": args.concurrency, "per_host": args.per_host},
     }

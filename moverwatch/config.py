@@ -7,6 +7,7 @@ watchlist, console alerts and a local SQLite state file.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections import Counter
@@ -14,9 +15,10 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -30,39 +32,80 @@ from pydantic import (
 
 from moverwatch.errors import ConfigError
 from moverwatch.models import DEFAULT_USER_AGENT, SAMPLE_SCHEME
+from moverwatch.redact import remember_secrets
 from moverwatch.watchlist import Watchlist, load_watchlist, parse_watchlist
-from moverwatch.yamlfile import describe_validation_error, read_yaml
+from moverwatch.yamlfile import describe_validation_error, load_yaml_text, read_yaml
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _UNIT_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _parse_duration(v: Any) -> Any:
-    """Accept 90, "90s", "5m", "24h", "2d"; bare numbers are seconds."""
+# ~550 years: far beyond any sensible setting (tests use 100000d as "forever"), and `now - max_age` stays a
+# valid date, where `.inf` or 1e300 would overflow timedelta or datetime arithmetic with a traceback.
+_MAX_DURATION_S = 200_000 * 86400
+
+
+def _parse_duration(v: Any, allow_zero: bool = False) -> Any:
+    """Accept 90, "90s", "5m", "24h", "2d"; bare numbers are seconds. Positive (or zero where allowed),
+    finite and at most 200000d."""
     if isinstance(v, timedelta):
-        return v
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        return timedelta(seconds=float(v))
-    if isinstance(v, str):
+        seconds = v.total_seconds()
+    elif isinstance(v, bool):
+        raise ValueError(f"{v!r} is not a duration (use e.g. 90s, 5m, 24h, 2d)")
+    elif isinstance(v, int | float):
+        seconds = float(v)
+    elif isinstance(v, str):
         m = _DURATION.match(v)
         if not m:
             raise ValueError(f"{v!r} is not a duration (use e.g. 90s, 5m, 24h, 2d)")
-        return timedelta(seconds=float(m.group(1)) * _UNIT_S[(m.group(2) or "s").lower()])
-    return v
+        seconds = float(m.group(1)) * _UNIT_S[(m.group(2) or "s").lower()]
+    else:
+        raise ValueError(f"{v!r} is not a duration (use e.g. 90s, 5m, 24h, 2d)")
+    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ValueError(f"{v!r} must be a positive duration (e.g. 90s, 5m, 24h, 2d)")
+    if seconds > _MAX_DURATION_S:
+        raise ValueError(f"{v!r} is too long; use at most 200000d")
+    return timedelta(seconds=seconds)
 
 
 Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+# Zero is meaningful for a few settings ("at once"), never negative.
+ZeroOrMoreDuration = Annotated[timedelta, BeforeValidator(lambda v: _parse_duration(v, allow_zero=True))]
+
+
+def _check_host_and_port(url: str) -> str:
+    """``url`` if it names a host and, when it has one, a valid port; else a ValueError saying which."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535", a bad IPv6 literal, ...
+        raise ValueError(f"{url!r} is not a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise ValueError(f"{url!r} has no host name")
+    if port == 0:
+        raise ValueError(f"{url!r} has port 0; give a port between 1 and 65535")
+    return url
+
+
+NonBlank = Annotated[str, AfterValidator(lambda v: _non_blank(v))]
+
+
+def _non_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be empty or blank")
+    return v
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: YAML reads `.inf` and `.nan` as floats; no number here may be either.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FeedConfig(_Strict):
     """One feed to poll."""
 
-    name: str = Field(min_length=1)
+    name: NonBlank
     url: str = Field(min_length=1)
     site: str | None = None
     user_agent: str | None = None
@@ -71,9 +114,15 @@ class FeedConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _http_or_sample(cls, v: str) -> str:
-        if not (v.startswith(("http://", "https://")) or v.startswith(SAMPLE_SCHEME)):
+        if v.startswith(SAMPLE_SCHEME):
+            if not v.removeprefix(SAMPLE_SCHEME).strip():
+                raise ValueError(f"{v!r} names no sample file")
+            return v
+        if not v.lower().startswith(("http://", "https://")):
             raise ValueError(f"{v!r} must be an http(s) URL (or {SAMPLE_SCHEME}<file> for a bundled sample)")
-        return v
+        if any(c.isspace() for c in v):
+            raise ValueError(f"{v!r} contains white space; percent-encode it (%20)")
+        return _check_host_and_port(v)
 
 
 class ChannelConfig(_Strict):
@@ -87,6 +136,13 @@ class ChannelConfig(_Strict):
     secret_block: str | None = None
     tags: tuple[str, ...] = ()
     name: str | None = None
+
+    _source: str | None = PrivateAttr(default=None)  # the config file it came from, for error messages
+
+    @property
+    def source(self) -> str | None:
+        """The config file this channel was read from (None when built in code)."""
+        return self._source
 
     @model_validator(mode="after")
     def _url_or_block(self) -> ChannelConfig:
@@ -107,11 +163,11 @@ class DeliveryConfig(_Strict):
     backoff: Duration = timedelta(minutes=1)  # first retry delay; doubles per attempt
     backoff_cap: Duration = timedelta(hours=1)
     per_channel_per_minute: int = Field(default=20, ge=1)
-    claim_timeout: Duration = timedelta(minutes=5)  # a worker holding a delivery longer is presumed dead
+    # A worker holding a delivery longer is presumed dead (0: at once, which tests use to simulate a crash).
+    claim_timeout: ZeroOrMoreDuration = timedelta(minutes=5)
     timeout: Duration = timedelta(seconds=10)  # per send: connect and read timeout of the channel request
-    max_delay: Duration = timedelta(
-        hours=6
-    )  # an alert waiting longer in the outbox is parked, not sent as news
+    # An alert waiting longer in the outbox (a long channel outage) is parked, not sent as fresh news.
+    max_delay: Duration = timedelta(hours=6)
 
 
 class FetchConfig(_Strict):
@@ -143,13 +199,20 @@ class Settings(_Strict):
     # Where this machine remembers the generation of each Redis store it used (to notice a wiped store).
     cache_dir: str = "~/.cache/moverwatch"
 
-    # The config file's folder (relative paths resolve against it): given to validation as context, not a key.
+    # Where the settings came from, given to validation as context (never keys of the file): the config
+    # file's folder (relative paths resolve against it), its name, and the values interpolated from ${VAR}.
     _base_dir: Path = PrivateAttr(default=Path("."))
+    _secrets: frozenset[str] = PrivateAttr(default=frozenset())
+    _source: str = PrivateAttr(default="(config)")
 
     @model_validator(mode="after")
-    def _take_base_dir(self, info: ValidationInfo) -> Settings:
-        if isinstance(info.context, dict) and "base_dir" in info.context:
-            self._base_dir = Path(info.context["base_dir"])
+    def _take_context(self, info: ValidationInfo) -> Settings:
+        ctx = info.context if isinstance(info.context, dict) else {}
+        self._base_dir = Path(ctx.get("base_dir", "."))
+        self._source = str(ctx.get("source", "(config)"))
+        self._secrets = frozenset(s for s in ctx.get("secrets", ()) if s)
+        for channel in self.channels:
+            channel._source = self._source
         return self
 
     @field_validator("state")
@@ -157,7 +220,17 @@ class Settings(_Strict):
     def _state_url(cls, v: str) -> str:
         if not v.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
             raise ValueError(f"{v!r} must start with redis://, rediss:// or sqlite:///")
+        if v.startswith("sqlite:///") and not v.removeprefix("sqlite:///").strip():
+            raise ValueError(f"{v!r} names no database file (e.g. sqlite:///moverwatch-state.db)")
+        if v.startswith(("redis://", "rediss://")):
+            _check_host_and_port(v)
         return v
+
+    @model_validator(mode="after")
+    def _backoff_within_cap(self) -> Settings:
+        if self.delivery.backoff > self.delivery.backoff_cap:
+            raise ValueError("delivery.backoff must not be longer than delivery.backoff_cap")
+        return self
 
     @model_validator(mode="after")
     def _unique_feed_names(self) -> Settings:
@@ -171,10 +244,15 @@ class Settings(_Strict):
     def base_dir(self) -> Path:
         return self._base_dir
 
+    @property
+    def secrets(self) -> frozenset[str]:
+        """Every value that came from ``${VAR}`` interpolation: always treated as secret by the redactor."""
+        return self._secrets
+
     def load_watchlist(self) -> Watchlist:
         """Read and validate the watchlist (a path relative to the config file, or inline); once per run."""
         if isinstance(self.watchlist, dict):
-            return parse_watchlist(self.watchlist, "(inline in config)")
+            return parse_watchlist(self.watchlist, f"{self._source} (inline watchlist)")
         return load_watchlist(self.resolve(self.watchlist))
 
     def resolve(self, path: str) -> Path:
@@ -182,7 +260,7 @@ class Settings(_Strict):
         return p if p.is_absolute() else self._base_dir / p
 
     def with_channels(self, channels: tuple[ChannelConfig, ...]) -> Settings:
-        """A copy with other channels (secret blocks resolved); keeps the base folder."""
+        """A copy with other channels (secret blocks resolved); keeps where the settings came from."""
         return self.model_copy(update={"channels": channels})
 
     def state_url(self) -> str:
@@ -192,21 +270,23 @@ class Settings(_Strict):
         return self.state
 
 
-def _interpolate(value: Any, where: str) -> Any:
-    """Replace ${VAR} in strings with the environment's value; a missing variable is a clear error."""
+def _interpolate(value: Any, where: str, secrets: set[str]) -> Any:
+    """Replace ${VAR} in strings with the environment's value, adding each value to ``secrets``; a missing
+    variable is a clear error."""
     if isinstance(value, str):
 
         def sub(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in os.environ:
                 raise ConfigError(f"{where}: environment variable {name} is not set")
+            secrets.add(os.environ[name])
             return os.environ[name]
 
         return _ENV_REF.sub(sub, value)
     if isinstance(value, list):
-        return [_interpolate(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_interpolate(v, f"{where}[{i}]", secrets) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: _interpolate(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: _interpolate(v, f"{where}.{k}", secrets) for k, v in value.items()}
     return value
 
 
@@ -216,9 +296,14 @@ def parse_settings(data: Any, source: str, base_dir: Path) -> Settings:
         raise ConfigError(
             f"invalid config {source}: expected a mapping of settings, got {type(data).__name__}"
         )
-    data = _interpolate(data, source)
+    secrets: set[str] = set()
+    data = _interpolate(data, source, secrets)
+    # Registered before validation: a validation error may quote an interpolated value.
+    remember_secrets(secrets)
     try:
-        return Settings.model_validate(data, context={"base_dir": base_dir})
+        return Settings.model_validate(
+            data, context={"base_dir": base_dir, "source": source, "secrets": secrets}
+        )
     except ValidationError as exc:
         raise ConfigError(describe_validation_error("config", source, exc)) from None
 
@@ -227,7 +312,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     """Load the config file, or the bundled demo config when no path is given."""
     if path is None:
         demo = resources.files("moverwatch") / "data" / "demo.yaml"
-        data = yaml.safe_load(demo.read_text(encoding="utf-8"))
+        data = load_yaml_text(demo.read_text(encoding="utf-8"))
         # The demo reads the bundled watchlist and keeps its state in the current folder, so a second run
         # sees the first run's state.
         data["watchlist"] = str(resources.files("moverwatch") / "data" / "watchlist.yaml")

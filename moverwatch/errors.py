@@ -10,10 +10,16 @@
     │       └── BlockedFeedError    a bot challenge (Cloudflare "Just a moment...") answered instead
     └── DeliveryError               a channel refused or failed a send (channel name, redacted reason)
 
-Each error's message is one sentence a user can act on; secrets never appear in it.
+Each error's message is one sentence a user can act on; secrets never appear in it (a feed error's URL and
+reason pass through ``moverwatch.redact``; the raw URL stays in ``.url`` for the code that polls it).
+Errors pickle with their context, so a parse error made in a worker process arrives intact.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from moverwatch.redact import redact_text, redact_url
 
 
 class MoverwatchError(Exception):
@@ -40,7 +46,10 @@ class FeedError(MoverwatchError):
         self.url = url
         self.reason = reason
         self.status = status
-        super().__init__(f"feed {feed!r} ({url}): {reason}")
+        super().__init__(f"feed {feed!r} ({redact_url(url)}): {redact_text(reason)}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.feed, self.url, self.reason, self.status)
 
 
 class TransientFeedError(FeedError):
@@ -64,3 +73,6 @@ class DeliveryError(MoverwatchError):
         # The request went out and no answer came within the timeout: the channel may have it already.
         self.unanswered = unanswered
         super().__init__(f"channel {channel}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.channel, self.reason)

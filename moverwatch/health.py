@@ -8,6 +8,7 @@ redirect replaces the stored URL. The record itself (``FeedHealth``) is in ``mov
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from moverwatch.models import ErrorKind, FeedHealth, PollStatus
+from moverwatch.redact import redact_text
 
 # A server may ask for any Retry-After; beyond a day it is more likely a bug than a plan.
 _MAX_RETRY_AFTER_S = 24 * 3600.0
@@ -49,9 +51,15 @@ def new_warnings(
     return tuple(sorted(by_kind)), fresh
 
 
+def url_fingerprint(url: str) -> str:
+    """What a health record keeps of the configured URL: enough to notice it changed, nothing of its secrets."""
+    return "sha256:" + hashlib.sha256(url.encode()).hexdigest()[:24]
+
+
 def new_health(name: str, url: str) -> FeedHealth:
-    """The state of a feed that has never been polled (due at once)."""
-    return FeedHealth(name=name, url=url, config_url=url)
+    """The state of a feed that has never been polled (due at once). The record keeps no URL of its own
+    until a permanent redirect gives one: feed URLs may carry credentials, and the store is not the place."""
+    return FeedHealth(name=name, url="", config_url=url_fingerprint(url))
 
 
 def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:
@@ -161,7 +169,7 @@ def health_table(rows: Sequence[tuple[str, str, FeedHealth | None]], now: dateti
     lines: list[tuple[str, ...]] = [header]
     for name, url, h in rows:
         h = h or new_health(name, url)
-        error = (h.last_error or "")[:80]
+        error = redact_text(h.last_error or "")[:80]
         lines.append(
             (
                 name,

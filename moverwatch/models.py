@@ -201,7 +201,7 @@ class FeedHealth:
     """What we know about one feed between polls: last outcome, validators, failures, next poll time."""
 
     name: str
-    url: str
+    url: str  # polled instead of the configured URL after a permanent redirect ("": the configured one)
     last_status: HealthStatus = "never"
     last_http: int | None = None
     last_success: datetime | None = None
@@ -216,7 +216,7 @@ class FeedHealth:
     failing_since: datetime | None = None
     # A "feed down" notice went out and no "recovered" one yet.
     down_notified: bool = False
-    # The URL in the config when this record started; `url` may differ after a permanent redirect.
+    # A fingerprint of the configured URL this record started with (a changed URL starts a new record).
     config_url: str | None = None
     # Kinds of warning the last parsed body raised (a malformed feed, entries skipped): shown once each.
     warnings: tuple[str, ...] = ()

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from moverwatch.dedup import EventRecord, decide, event_key, item_keys
 from moverwatch.errors import BlockedFeedError, TransientFeedError
-from moverwatch.health import feed_alarm, new_health, new_warnings, next_health
+from moverwatch.health import feed_alarm, new_health, new_warnings, next_health, url_fingerprint
 from moverwatch.models import (
     Alert,
     ErrorKind,
@@ -33,6 +33,7 @@ from moverwatch.models import (
 )
 from moverwatch.outbox import DeliveryReport, deliver
 from moverwatch.pool import Parser, detect_all
+from moverwatch.redact import redact_url
 from moverwatch.runtime import Runtime
 from scrapers.fetch import FeedRequest, FetchSettings, fetch_feeds_sync
 from scrapers.samples import fetch_sample, is_sample, shift_to_now
@@ -87,14 +88,15 @@ def plan(rt: Runtime, now: datetime) -> tuple[list[str], dict[str, FeedHealth], 
     for f in feeds:
         h = stored.get(f.name)
         # A feed whose configured URL changed starts afresh: old validators, backoff and redirects are stale.
-        health[f.name] = h if h is not None and h.config_url == f.url else new_health(f.name, f.url)
+        fresh = h is None or h.config_url != url_fingerprint(f.url)
+        health[f.name] = new_health(f.name, f.url) if fresh or h is None else h
     due, skipped = [], []
     for f in feeds:
         h = health[f.name]
         if h.disabled:
-            skipped.append(FeedOutcome(f.name, f.url, "disabled", error=h.last_error))
+            skipped.append(FeedOutcome(f.name, redact_url(f.url), "disabled", error=h.last_error))
         elif not h.is_due(now) and not is_sample(f.url):  # samples: the demo re-reads them every run
-            skipped.append(FeedOutcome(f.name, f.url, "not_due"))
+            skipped.append(FeedOutcome(f.name, redact_url(f.url), "not_due"))
         else:
             due.append(f.name)
     return due, health, skipped
@@ -119,7 +121,9 @@ def fetch_and_parse(
             continue
         # A permanent redirect seen earlier replaced the URL we poll (the config keeps the original).
         requests.append(
-            FeedRequest(f.name, h.url or f.url, h.etag, h.last_modified, h.body_hash, f.user_agent)
+            FeedRequest(
+                f.name, h.url or f.url, h.etag, h.last_modified, h.body_hash, f.user_agent, config_url=f.url
+            )
         )
     parser = Parser(now, pooled=len(requests) >= cfg.parse_pool_min)
 
@@ -306,7 +310,7 @@ def record_health(
         outcomes.append(
             FeedOutcome(
                 r.name,
-                r.url,
+                redact_url(r.url),
                 "disabled" if h.disabled else status,
                 r.status,
                 str(err) if err else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -14,7 +15,8 @@ from moverwatch.yamlfile import describe_validation_error, read_yaml
 class Ticker(BaseModel):
     """One watched symbol and the aliases that mention it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: YAML reads `.inf` / `.nan` as floats; a threshold must be a real number.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     symbol: str = Field(min_length=1)
     names: tuple[str, ...] = Field(min_length=1)
@@ -37,17 +39,46 @@ class Ticker(BaseModel):
     @classmethod
     def _names_as_text(cls, v: Any) -> Any:
         if isinstance(v, list | tuple):
-            return tuple(str(x) for x in v)
+            return tuple(str(x) if isinstance(x, int | float) and not isinstance(x, bool) else x for x in v)
+        return v
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v
+
+    @field_validator("names", "exclude")
+    @classmethod
+    def _no_blank_phrase(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        # An empty alias would match everywhere (or nowhere, depending on the matcher): never what was meant.
+        blank = [i for i, name in enumerate(v) if not name.strip()]
+        if blank:
+            raise ValueError(f"entry {blank[0]} is empty or blank; remove it")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {v!r}; use an IANA name such as Asia/Hong_Kong or America/New_York"
+            ) from None
         return v
 
 
 class Watchlist(BaseModel):
     """The set of watched tickers with the default threshold."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     default_threshold_pct: float = Field(default=5.0, gt=0)
-    tickers: tuple[Ticker, ...] = ()
+    tickers: tuple[Ticker, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _unique_symbols(self) -> Watchlist:

@@ -1,8 +1,12 @@
 """Fetch many feeds concurrently over HTTP (httpx, async), politely and within hard limits.
 
 One call fetches a batch: at most ``concurrency`` requests in flight overall and ``per_host`` per host, each
-bounded by ``timeout_s`` from the moment it starts and by ``max_bytes`` of decoded body (so a gzip bomb is
-cut off too). Conditional GET (ETag / Last-Modified) and a body hash make an unchanged feed cost no parsing.
+bounded by ``timeout_s`` from the moment it starts and by ``max_bytes`` of decoded body. The body is read
+raw and decompressed here, incrementally and never past the cap, so a gzip bomb costs at most ``max_bytes``;
+stacked or unknown ``Content-Encoding``s are refused. Redirects are followed one hop at a time: a hop from a
+public host to a loopback, link-local or private address is refused (a URL the user configured on such an
+address stays the user's choice), so a feed cannot make us probe the internal network. Conditional GET
+(ETag / Last-Modified) and a body hash make an unchanged feed cost no parsing.
 Every failure of one feed becomes that feed's ``FetchResult.error`` (a typed ``FeedError`` whose reason
 says what happens next); ``fetch_feeds`` itself never raises for one feed's failure.
 """
@@ -12,9 +16,12 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
+import ipaddress
 import logging
+import socket
 import time
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -25,7 +32,16 @@ from moverwatch.errors import BlockedFeedError, FeedError, PermanentFeedError, T
 from moverwatch.models import DEFAULT_USER_AGENT, FetchResult
 from scrapers.parse import bot_challenge_reason
 
-__all__ = ["FeedRequest", "FetchResult", "FetchSettings", "fetch_feeds", "fetch_feeds_sync"]
+__all__ = [
+    "FeedRequest",
+    "FetchResult",
+    "FetchSettings",
+    "Resolver",
+    "fetch_feeds",
+    "fetch_feeds_sync",
+    "is_internal_address",
+    "system_resolver",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +50,12 @@ _ACCEPT = (
     "text/xml;q=0.8, */*;q=0.5"
 )
 _PERMANENT_REDIRECTS = frozenset({301, 308})
+# Only what we decode ourselves, under the cap (httpx would add br/zstd when their packages are installed).
+_ACCEPT_ENCODING = "gzip, deflate"
+_MAX_REDIRECTS = 10
+
+# host name -> the IP addresses it resolves to; injectable so tests can call a loopback host "public".
+Resolver = Callable[[str], Awaitable[Sequence[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +68,9 @@ class FeedRequest:
     last_modified: str | None = None
     body_hash: str | None = None
     user_agent: str | None = None
+    # The URL the user configured, when ``url`` is a remembered redirect target: the first request is then
+    # checked as a hop from it, so a stored target that now resolves internally is not trusted as configured.
+    config_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +86,144 @@ class FetchSettings:
 
 class _TooLarge(Exception):
     """The body passed the size cap while streaming."""
+
+
+class _Refused(Exception):
+    """The response cannot be used safely; the message is the reason shown to the user."""
+
+
+class _Unresolved(_Refused):
+    """A redirect target could not be placed on either side of the boundary (DNS failed): retried later."""
+
+
+class _BadBody(Exception):
+    """The compressed body is corrupt (often a truncated transfer); the message says how."""
+
+
+async def system_resolver(host: str) -> list[str]:
+    """The addresses the system resolver gives for ``host`` (the default ``Resolver``)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_internal_address(address: str) -> bool:
+    """True for loopback, link-local, private, shared (CGNAT), unspecified, reserved and multicast addresses,
+    IPv4-mapped IPv6 included: anything that is not a globally routable unicast address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+async def _internal_address_of(host: str, resolve: Resolver) -> str | None:
+    """An internal address ``host`` is or resolves to, else None (a host that does not resolve is refused)."""
+    literal = host.strip("[]")
+    try:
+        return literal if is_internal_address(literal) else None
+    except ValueError:
+        pass  # a name, not an address literal
+    try:
+        addresses = list(await resolve(host))
+    except OSError as exc:
+        raise _Unresolved(
+            f"redirect target host {host!r} does not resolve ({exc}); will retry on a later poll"
+        ) from None
+    if not addresses:
+        raise _Unresolved(f"redirect target host {host!r} does not resolve; will retry on a later poll")
+    for address in addresses:
+        try:
+            if is_internal_address(address):
+                return address
+        except ValueError:
+            return address  # not an address at all: refuse rather than guess
+    return None
+
+
+async def _check_redirect(source: httpx.URL, target: httpx.URL, resolve: Resolver) -> None:
+    """Refuse a hop from a public host to an internal address; any other hop is allowed."""
+    if target.host == source.host:
+        return  # same host, same side of the boundary
+    internal = await _internal_address_of(target.host, resolve)
+    if internal is None or await _internal_address_of(source.host, resolve) is not None:
+        return
+    raise _Refused(
+        f"redirect from public host {source.host} to internal address {internal} ({target}) refused; "
+        "configure that URL directly if the feed really lives there"
+    )
+
+
+class _CappedBody:
+    """Decodes one ``Content-Encoding`` incrementally, never producing more than ``limit`` bytes.
+
+    zlib's ``max_length`` bounds each step's output, so a 1 KB chunk that would inflate to gigabytes
+    costs at most the cap before it is refused.
+    """
+
+    def __init__(self, coding: str | None, limit: int) -> None:
+        self._coding = coding
+        self._limit = limit
+        self._size = 0
+        self._raw = 0
+        self._chunks: list[bytes] = []
+        self._z = self._new_decompressor()
+
+    def _new_decompressor(self) -> zlib._Decompress | None:
+        if self._coding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(zlib.MAX_WBITS | 16)
+        if self._coding == "deflate":
+            return zlib.decompressobj()  # zlib-wrapped; raw deflate is tried if this fails (as httpx does)
+        return None
+
+    def _emit(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise _TooLarge
+        if chunk:
+            self._chunks.append(chunk)
+
+    def feed(self, data: bytes) -> None:
+        self._raw += len(data)
+        if self._raw > self._limit:
+            raise _TooLarge
+        if self._z is None:
+            self._emit(data)
+            return
+        z = self._z
+        while data:
+            try:
+                out = z.decompress(data, self._limit - self._size + 1)
+            except zlib.error as exc:
+                if self._coding == "deflate" and self._size == 0:
+                    self._coding = "raw-deflate"
+                    z = self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise _BadBody(f"corrupt {self._coding} body ({exc})") from None
+            self._emit(out)
+            data = z.unconsumed_tail
+            if z.eof:
+                data = z.unused_data
+                if self._coding not in ("gzip", "x-gzip") or not data.startswith(b"\x1f\x8b"):
+                    return  # bytes after the stream (padding, junk) are ignored, as httpx does
+                z = self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)  # concatenated gzip members
+
+    def body(self) -> bytes:
+        if self._z is not None and not self._z.eof and self._size:
+            tail = self._z.flush(self._limit - self._size + 1)
+            self._emit(tail)
+        return b"".join(self._chunks)
+
+
+def _content_coding(header: str | None) -> str | None:
+    """The one content coding to undo, or None for none; stacked or unknown codings raise ``_Refused``."""
+    codings = [c.strip().lower() for c in (header or "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if len(codings) > 1:
+        raise _Refused(
+            f"stacked Content-Encoding {header!r} refused (a compression bomb pattern; a feed needs one at most)"
+        )
+    if codings and codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise _Refused(f"unsupported Content-Encoding {codings[0]!r} (we accept {_ACCEPT_ENCODING})")
+    return codings[0] if codings else None
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -87,10 +250,10 @@ def _wait_phrase(retry_after_s: float | None) -> str:
     return f"will retry in {retry_after_s / 60:.0f} min (Retry-After)"
 
 
-def _moved_to(response: httpx.Response, requested: str) -> str | None:
+def _moved_to(history: Sequence[httpx.Response], requested: str) -> str | None:
     """The target of the leading run of permanent redirects; a temporary hop ends what we may remember."""
     target: str | None = None
-    for hop in response.history:
+    for hop in history:
         if hop.status_code not in _PERMANENT_REDIRECTS:
             break
         location = hop.headers.get("location")
@@ -101,23 +264,44 @@ def _moved_to(response: httpx.Response, requested: str) -> str | None:
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
-    """The decoded body, refusing to hold more than ``max_bytes`` (checked before and during the read)."""
+    """The decoded body, refusing to hold more than ``max_bytes`` (checked before and during the read).
+
+    The raw bytes are read and decoded here rather than by httpx: httpx inflates a whole chunk before any
+    size check can run, and ``gzip, gzip`` turned 1.8 KB into 2.2 GB in one step.
+    """
+    coding = _content_coding(response.headers.get("content-encoding"))
     declared = response.headers.get("content-length")
-    if (
-        declared
-        and declared.isdigit()
-        and int(declared) > max_bytes
-        and "content-encoding" not in response.headers
-    ):
+    if declared and declared.isdigit() and int(declared) > max_bytes:
         raise _TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+    body = _CappedBody(coding, max_bytes)
+    async for chunk in response.aiter_raw():
+        body.feed(chunk)
+    return body.body()
+
+
+async def _open(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    resolve: Resolver,
+    config_url: str | None = None,
+) -> tuple[httpx.Response, list[httpx.Response]]:
+    """The final response (open, streaming) and the redirect hops before it, each hop checked first."""
+    request = client.build_request("GET", url, headers=headers)
+    if config_url and config_url != url:
+        await _check_redirect(httpx.URL(config_url), request.url, resolve)
+    history: list[httpx.Response] = []
+    while True:
+        response = await client.send(request, stream=True, follow_redirects=False)
+        following = response.next_request
+        if following is None:
+            return response, history
+        await response.aclose()
+        history.append(response)
+        if len(history) > _MAX_REDIRECTS:
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=following)
+        await _check_redirect(request.url, following.url, resolve)
+        request = following
 
 
 async def _fetch_one(
@@ -126,14 +310,19 @@ async def _fetch_one(
     settings: FetchSettings,
     global_limit: asyncio.Semaphore,
     host_limit: asyncio.Semaphore,
+    resolve: Resolver,
 ) -> FetchResult:
     async with global_limit, host_limit:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(settings.timeout_s):
-                return await _request(client, req, settings, started)
+                return await _request(client, req, settings, started, resolve)
+        except _Unresolved as exc:
+            error: FeedError = TransientFeedError(req.name, req.url, str(exc))
+        except _Refused as exc:
+            error = PermanentFeedError(req.name, req.url, str(exc))
         except TimeoutError:
-            error: FeedError = TransientFeedError(
+            error = TransientFeedError(
                 req.name, req.url, f"timed out after {settings.timeout_s:g} s; will retry on a later poll"
             )
         except httpx.TooManyRedirects:
@@ -177,15 +366,20 @@ async def _fetch_one(
 
 
 async def _request(
-    client: httpx.AsyncClient, req: FeedRequest, settings: FetchSettings, started: float
+    client: httpx.AsyncClient, req: FeedRequest, settings: FetchSettings, started: float, resolve: Resolver
 ) -> FetchResult:
-    headers = {"User-Agent": req.user_agent or settings.user_agent, "Accept": _ACCEPT}
+    headers = {
+        "User-Agent": req.user_agent or settings.user_agent,
+        "Accept": _ACCEPT,
+        "Accept-Encoding": _ACCEPT_ENCODING,
+    }
     if req.etag:
         headers["If-None-Match"] = req.etag
     if req.last_modified:
         headers["If-Modified-Since"] = req.last_modified
 
-    async with client.stream("GET", req.url, headers=headers) as response:
+    response, history = await _open(client, req.url, headers, resolve, req.config_url)
+    try:
         status = response.status_code
         content_type = response.headers.get("content-type")
         final_url = str(response.url)
@@ -221,7 +415,7 @@ async def _request(
             return result(error=cls(req.name, req.url, reason, status))
 
         if status == 304:
-            return result(not_modified=True, moved_to=_moved_to(response, req.url))
+            return result(not_modified=True, moved_to=_moved_to(history, req.url))
         if status == 410:
             return fail(
                 PermanentFeedError, "gone (410): feed disabled; remove it or fix its URL to re-enable it"
@@ -240,6 +434,10 @@ async def _request(
                 PermanentFeedError,
                 f"response larger than {settings.max_bytes} bytes; refused (raise max_bytes if the feed is legitimate)",
             )
+        except _Refused as exc:
+            return fail(PermanentFeedError, str(exc))
+        except _BadBody as exc:
+            return fail(TransientFeedError, f"{exc}; will retry on a later poll")
 
         if status == 403 and ("cf-mitigated" in response.headers or bot_challenge_reason(body)):
             return fail(
@@ -255,7 +453,7 @@ async def _request(
             if not body:
                 return fail(PermanentFeedError, "empty response (0 bytes); will retry after backoff")
             digest = hashlib.sha256(body).hexdigest()
-            moved_to = _moved_to(response, req.url)
+            moved_to = _moved_to(history, req.url)
             if req.body_hash is not None and digest == req.body_hash:
                 # The server ignored our conditional GET but nothing changed: skip parsing.
                 return result(body_hash=digest, not_modified=True, moved_to=moved_to)
@@ -265,6 +463,8 @@ async def _request(
                 PermanentFeedError, f"client error ({status}); will retry after a long backoff, check the URL"
             )
         return fail(TransientFeedError, f"unexpected HTTP status {status}; will retry on a later poll")
+    finally:
+        await response.aclose()
 
 
 async def fetch_feeds(
@@ -272,8 +472,12 @@ async def fetch_feeds(
     settings: FetchSettings = FetchSettings(),
     *,
     on_done: Callable[[FetchResult], None] | None = None,
+    resolver: Resolver = system_resolver,
 ) -> list[FetchResult]:
-    """Fetch every feed concurrently within the limits; results in the order of ``requests``."""
+    """Fetch every feed concurrently within the limits; results in the order of ``requests``.
+
+    ``resolver`` classifies redirect targets as public or internal (the connection itself uses the system's).
+    """
     global_limit = asyncio.Semaphore(max(1, settings.concurrency))
     host_limits: dict[str, asyncio.Semaphore] = {}
     timeout = httpx.Timeout(settings.timeout_s)
@@ -281,9 +485,8 @@ async def fetch_feeds(
         max_connections=max(1, settings.concurrency), max_keepalive_connections=max(1, settings.concurrency)
     )
 
-    async with httpx.AsyncClient(
-        timeout=timeout, limits=limits, follow_redirects=True, max_redirects=10
-    ) as client:
+    # Redirects are followed by _open, hop by hop, so each hop can be checked before it is requested.
+    async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
 
         async def run(req: FeedRequest) -> FetchResult:
             try:
@@ -291,7 +494,7 @@ async def fetch_feeds(
             except ValueError:
                 host = ""
             host_limit = host_limits.setdefault(host, asyncio.Semaphore(max(1, settings.per_host)))
-            result = await _fetch_one(client, req, settings, global_limit, host_limit)
+            result = await _fetch_one(client, req, settings, global_limit, host_limit, resolver)
             log.debug(
                 "feed=%s status=%s not_modified=%s ms=%.0f error=%s",
                 req.name,
@@ -315,6 +518,7 @@ def fetch_feeds_sync(
     settings: FetchSettings = FetchSettings(),
     *,
     on_done: Callable[[FetchResult], None] | None = None,
+    resolver: Resolver = system_resolver,
 ) -> list[FetchResult]:
     """``fetch_feeds`` for synchronous callers (runs its own event loop; not callable from inside one)."""
-    return asyncio.run(fetch_feeds(requests, settings, on_done=on_done))
+    return asyncio.run(fetch_feeds(requests, settings, on_done=on_done, resolver=resolver))

@@ -2,8 +2,11 @@
 
 Policy, in the order it is applied:
 
-* Refused before parsing: an empty body, a Cloudflare challenge page, and any document whose DOCTYPE declares
-  entities (an XML bomb is refused without expanding anything; feeds have no legitimate need for them).
+* Refused before parsing: an empty body, a Cloudflare challenge page, and any document that declares an entity
+  before its root element, inside a DOCTYPE's internal subset or not (feedparser's loose parser expands an
+  ``<!ENTITY>`` placed after ``<!DOCTYPE rss>`` without any limit). The check runs on the bytes feedparser
+  itself will parse, after its own charset conversion, so no encoding (UTF-16/32, UTF-7, EBCDIC) hides a
+  declaration. An XML bomb is refused without expanding anything; feeds have no legitimate need for entities.
 * Parsed with feedparser from an in-memory stream (never a ``bytes``/``str`` argument: feedparser would treat
   one as a path or URL and read it), HTML sanitising and relative-URI rewriting off (we strip HTML to text
   ourselves), and the feed URL as ``content-location`` so relative links resolve against it.
@@ -35,6 +38,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
+from feedparser.encodings import convert_to_utf8
+from feedparser.util import FeedParserDict
 from url_normalize import url_normalize
 
 from moverwatch.errors import BlockedFeedError, FeedError, PermanentFeedError
@@ -280,8 +285,22 @@ def _ascii_view(body: bytes) -> bytes:
     return body
 
 
+# feedparser's own split of a document into the head it scans for declarations and the rest (sanitizer.py,
+# replace_doctype): everything before the first "<" followed by a word character.
+_FIRST_ELEMENT = re.compile(rb"<\w")
+
+
 def _declares_entities(body: bytes) -> bool:
-    """True when a DOCTYPE's internal subset declares entities (billion laughs, quadratic blowup, XXE)."""
+    """True when ``body`` declares an entity anywhere feedparser or expat would honour it.
+
+    That is anywhere before the root element (feedparser collects every ``<!ENTITY`` there and hands the
+    "safe" ones, bounded only by the document size, to its loose parser) and inside any DOCTYPE's internal
+    subset (billion laughs, quadratic blowup, XXE).
+    """
+    first = _FIRST_ELEMENT.search(body)
+    head_end = first.start() if first else len(body)
+    if _ENTITY_DECL.search(body, 0, head_end):
+        return True
     for m in _DOCTYPE.finditer(body):
         bracket, close = body.find(b"[", m.end()), body.find(b">", m.end())
         if bracket == -1 or (close != -1 and close < bracket):
@@ -290,6 +309,15 @@ def _declares_entities(body: bytes) -> bool:
         if _ENTITY_DECL.search(body, bracket, end if end != -1 else len(body)):
             return True
     return False
+
+
+def _as_feedparser_sees_it(body: bytes) -> bytes:
+    """The document as UTF-8 exactly as feedparser converts it before parsing (its charset rules: BOM, XML
+    declaration, fallbacks), so a declaration in UTF-7 or EBCDIC is as visible as one in ASCII."""
+    try:
+        return bytes(convert_to_utf8({}, body, FeedParserDict()))
+    except Exception:  # a conversion feedparser cannot do either; the byte-level view is still checked
+        return b""
 
 
 def bot_challenge_reason(body: bytes) -> str | None:
@@ -385,7 +413,7 @@ def _parse(feed: str, url: str, body: bytes, fetched_at: datetime, now: datetime
             PermanentFeedError(feed, url, f"empty response ({len(body)} bytes); will retry on the next poll")
         )
     probe = _ascii_view(body)
-    if _declares_entities(probe):
+    if _declares_entities(probe) or _declares_entities(_as_feedparser_sees_it(body)):
         return failed(
             PermanentFeedError(
                 feed,

@@ -215,7 +215,7 @@ def test_feed_warnings_are_shown_once_per_feed_and_kind(
     )
     settings = load_settings(
         write_config(
-            tmp_path / "c.yaml", feeds=[{"name": "mal", "url": httpserver.url_for("/m.xml")}], schedule="0s"
+            tmp_path / "c.yaml", feeds=[{"name": "mal", "url": httpserver.url_for("/m.xml")}], schedule="1s"
         )
     )
     store = SQLiteStore(tmp_path / "state.db")

@@ -125,9 +125,11 @@ def test_blocked_status_is_accepted_directly() -> None:
 
 
 def test_new_health_is_due() -> None:
-    """A never-polled feed record starts with status 'never' and is due immediately."""
+    """A never-polled feed record starts with status 'never', is due immediately and keeps no URL (feed URLs
+    may carry credentials): only a fingerprint of the configured one."""
     h = new_health("af", URL)
-    assert h == fresh() and h.is_due(NOW)
+    assert h.last_status == "never" and h.consecutive_failures == 0 and h.is_due(NOW)
+    assert h.url == "" and URL not in str(h.to_dict()) and h.config_url == new_health("af", URL).config_url
 
 
 def test_health_table_lists_every_feed() -> None:

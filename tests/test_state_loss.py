@@ -48,7 +48,7 @@ def test_a_wiped_redis_store_reseeds_silently_unless_asked(
         state=redis_url,
         redis_prefix=redis_prefix,
         max_age="100000d",
-        schedule="0s",
+        schedule="1s",
         on_state_loss=policy,
     )
     with open_runtime(cfg) as rt:

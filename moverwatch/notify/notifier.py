@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from urllib.parse import quote
 import apprise
 
 from moverwatch.config import ChannelConfig
-from moverwatch.errors import DeliveryError
+from moverwatch.errors import ConfigError, DeliveryError
 from moverwatch.models import Alert
 from moverwatch.notify.render import (
     render_console,
@@ -31,9 +32,37 @@ from moverwatch.notify.render import (
     render_push,
     render_slack,
 )
-from moverwatch.redact import Redactor, redact_logger
+from moverwatch.redact import Redactor, protect_url_loggers
 
 log = logging.getLogger(__name__)
+
+# A numeric port in the authority; a non-numeric one is a token in some schemes (tgram://ID:TOKEN/...).
+_NUMERIC_PORT = re.compile(
+    r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)(?:[/?#]|$)"
+)
+
+
+def _add_channel(app: apprise.Apprise, url: str) -> str | None:
+    """Add ``url`` to ``app``; the reason it is unusable, or None. Apprise's own complaint is captured for
+    the message instead of being logged, so a bad URL gives one error line."""
+    port = _NUMERIC_PORT.match(url)
+    if port and not 1 <= int(port.group(1)) <= 65535:
+        return f"port {port.group(1)} is out of range 1-65535"
+    logger = logging.getLogger("apprise")
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+            try:
+                added = app.add(url)
+            except Exception as exc:  # a plugin choking on the URL says the same
+                return f"{type(exc).__name__}: {exc}"
+            complaint = captured.getvalue().strip().splitlines()
+    finally:
+        logger.propagate = propagate
+    if added:
+        return None
+    return complaint[-1] if complaint else "Apprise does not recognise it"
+
 
 ChannelKind = Literal["slack", "email", "push", "console"]
 CONSOLE = "console"
@@ -69,7 +98,10 @@ def _kind_of(service: object) -> ChannelKind:
 
 
 class Notifier:
-    """Routes alerts to channels and sends them; raises DeliveryError with a redacted reason."""
+    """Routes alerts to channels and sends them; raises DeliveryError with a redacted reason.
+
+    A channel URL Apprise cannot use is a configuration error (``ConfigError``: exit 2 from the CLI).
+    """
 
     def __init__(
         self,
@@ -80,16 +112,19 @@ class Notifier:
     ) -> None:
         self.redact = Redactor([c.url for c in channels])
         self.timeout_s = timeout_s
-        redact_logger("apprise", self.redact)
+        # Apprise logs webhook URLs, urllib3 their paths at DEBUG, httpx every request URL at INFO.
+        protect_url_loggers(self.redact)
         self._console = console
         self._tz = timezones or {}
         self.channels: dict[str, Channel] = {}
         for i, cfg in enumerate(channels):
             app = apprise.Apprise()
-            if not app.add(cfg.url):
-                raise DeliveryError(
-                    cfg.name or f"channels[{i}]",
-                    f"not a valid Apprise URL: {self.redact(cfg.url)} (see https://github.com/caronc/apprise/wiki)",
+            problem = _add_channel(app, cfg.url)
+            if problem is not None:
+                where = f"channels[{i}]" + (f" ({cfg.name})" if cfg.name else "")
+                raise ConfigError(
+                    f"invalid config {cfg.source or '(channels)'}: {where}.url: not a valid Apprise URL {self.redact(cfg.url)}: "
+                    f"{self.redact(problem)} (see https://github.com/caronc/apprise/wiki)"
                 )
             service = app[0]
             _set_timeout(service, timeout_s)
