@@ -35,7 +35,6 @@ from moverwatch.outbox import DeliveryReport, deliver
 from moverwatch.pool import Parser, detect_all
 from moverwatch.redact import redact_url
 from moverwatch.runtime import Runtime
-from scrapers.fetch import FeedRequest, FetchSettings, fetch_feeds_sync
 from scrapers.samples import fetch_sample, is_sample, shift_to_now
 
 log = logging.getLogger(__name__)
@@ -112,19 +111,27 @@ def fetch_and_parse(
     due, health, skipped = plan(rt, now)
     by_name = {f.name: f for f in rt.settings.feeds}
     cfg = rt.settings.fetch
-    requests: list[FeedRequest] = []
-    samples: list[FetchResult] = []
-    for name in due:
-        f, h = by_name[name], health[name]
-        if is_sample(f.url):
-            samples.append(fetch_sample(f.name, f.url))
-            continue
+    samples = [fetch_sample(n, by_name[n].url) for n in due if is_sample(by_name[n].url)]
+    to_fetch = [by_name[n] for n in due if not is_sample(by_name[n].url)]
+    requests = []
+    if to_fetch:
+        # httpx loads on use (~0.3 s): a run with nothing due, or only bundled samples, need not pay for it.
+        from scrapers.fetch import FeedRequest, FetchSettings, fetch_feeds_sync
+
         # A permanent redirect seen earlier replaced the URL we poll (the config keeps the original).
-        requests.append(
-            FeedRequest(
-                f.name, h.url or f.url, h.etag, h.last_modified, h.body_hash, f.user_agent, config_url=f.url
+        for f in to_fetch:
+            h = health[f.name]
+            requests.append(
+                FeedRequest(
+                    f.name,
+                    h.url or f.url,
+                    h.etag,
+                    h.last_modified,
+                    h.body_hash,
+                    f.user_agent,
+                    config_url=f.url,
+                )
             )
-        )
     parser = Parser(now, pooled=len(requests) >= cfg.parse_pool_min)
 
     def done(r: FetchResult) -> None:

@@ -24,7 +24,6 @@ from moverwatch.detect import Detector
 from moverwatch.errors import TransientFeedError
 from moverwatch.models import FetchResult, Move, NewsItem, ParseResult
 from moverwatch.watchlist import Watchlist
-from scrapers.parse import parse_feed
 
 _POOL: ProcessPoolExecutor | None = None
 
@@ -44,11 +43,13 @@ def _multicore() -> bool:
 
 
 def _parse_one(name: str, url: str, body: bytes, now: datetime) -> ParseResult:
+    from scrapers.parse import parse_feed  # feedparser loads on first use: a run with nothing due skips it
+
     return parse_feed(name, url, body, now, now=now)
 
 
 def _parse_packed(name: str, url: str, packed: bytes, now: datetime) -> ParseResult:
-    return parse_feed(name, url, zlib.decompress(packed), now, now=now)
+    return _parse_one(name, url, zlib.decompress(packed), now)
 
 
 class Parser:

@@ -15,10 +15,8 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
-
-import apprise
 
 from moverwatch.config import ChannelConfig
 from moverwatch.errors import ConfigError, DeliveryError
@@ -34,6 +32,9 @@ from moverwatch.notify.render import (
 )
 from moverwatch.redact import Redactor, protect_url_loggers
 
+if TYPE_CHECKING:
+    import apprise
+
 log = logging.getLogger(__name__)
 
 # A numeric port in the authority; a non-numeric one is a token in some schemes (tgram://ID:TOKEN/...).
@@ -45,6 +46,8 @@ _NUMERIC_PORT = re.compile(
 def _add_channel(app: apprise.Apprise, url: str) -> str | None:
     """Add ``url`` to ``app``; the reason it is unusable, or None. Apprise's own complaint is captured for
     the message instead of being logged, so a bad URL gives one error line."""
+    import apprise
+
     port = _NUMERIC_PORT.match(url)
     if port and not 1 <= int(port.group(1)) <= 65535:
         return f"port {port.group(1)} is out of range 1-65535"
@@ -118,6 +121,8 @@ class Notifier:
         self._tz = timezones or {}
         self.channels: dict[str, Channel] = {}
         for i, cfg in enumerate(channels):
+            import apprise  # on use: ~0.3 s that a console-only run need not pay
+
             app = apprise.Apprise()
             problem = _add_channel(app, cfg.url)
             if problem is not None:
@@ -156,10 +161,10 @@ class Notifier:
             return
         if ch.kind == "email":
             mail = render_email(alert, tz)
-            title, body, fmt = mail.subject, mail.html, apprise.NotifyFormat.HTML
+            title, body, fmt = mail.subject, mail.html, "html"
         else:
             push = render_push(alert)
-            title, body, fmt = push.title, push.body, apprise.NotifyFormat.TEXT
+            title, body, fmt = push.title, push.body, "text"
         self._notify(ch, title, body, fmt)
 
     def send_digest(self, channel_id: str, alerts: Sequence[Alert]) -> None:
@@ -179,7 +184,7 @@ class Notifier:
             # Every Slack message goes through our escaping: a notice may quote a feed's error text.
             self._send_slack(ch, render_notice_slack(title, body))
         else:
-            self._notify(ch, title, body, apprise.NotifyFormat.TEXT)
+            self._notify(ch, title, body, "text")
 
     def _channel(self, channel_id: str) -> Channel:
         try:
@@ -203,18 +208,22 @@ class Notifier:
         with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as f:
             json.dump({"blocks": payload["blocks"]}, f, ensure_ascii=False)
             f.flush()
+            import apprise
+
             app = apprise.Apprise()
             sep = "&" if "?" in ch.url else "?"
             if not app.add(f"{ch.url}{sep}template={quote(f.name)}"):
                 raise DeliveryError(ch.label, "could not build the Slack request")
             _set_timeout(app[0], self.timeout_s)
-            self._notify(ch, "", str(payload.get("text", "")), apprise.NotifyFormat.TEXT, app)
+            self._notify(ch, "", str(payload.get("text", "")), "text", app)
 
     def _notify(
         self, ch: Channel, title: str, body: str, fmt: str, app: apprise.Apprise | None = None
     ) -> None:
         app = app or ch.apprise
         assert app is not None
+        import apprise
+
         started = time.monotonic()
         try:
             with apprise.LogCapture(level=logging.WARNING) as captured:

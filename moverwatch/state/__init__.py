@@ -8,23 +8,43 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from moverwatch.errors import StateStoreError
 from moverwatch.state.base import EventUpdate, StateStore
-from moverwatch.state.redis import RedisStore
-from moverwatch.state.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from moverwatch.state.redis import RedisStore
+    from moverwatch.state.sqlite import SQLiteStore
 
 log = logging.getLogger(__name__)
 
 __all__ = ["EventUpdate", "RedisStore", "SQLiteStore", "StateStore", "open_store", "store_was_wiped"]
 
 
+def __getattr__(name: str) -> Any:
+    # The backends load on use: redis-py costs ~0.4 s of start-up that a SQLite run need not pay.
+    if name == "RedisStore":
+        from moverwatch.state.redis import RedisStore
+
+        return RedisStore
+    if name == "SQLiteStore":
+        from moverwatch.state.sqlite import SQLiteStore
+
+        return SQLiteStore
+    raise AttributeError(name)
+
+
 def open_store(url: str, prefix: str = "mw:") -> StateStore:
     """Open the store named by a state URL (``redis://…`` or ``sqlite:///path``) and check it answers."""
     store: StateStore
     if url.startswith("sqlite:///"):
+        from moverwatch.state.sqlite import SQLiteStore
+
         store = SQLiteStore(url.removeprefix("sqlite:///"))
     elif url.startswith(("redis://", "rediss://", "unix://")):
+        from moverwatch.state.redis import RedisStore
+
         store = RedisStore(url, prefix)
     else:
         raise StateStoreError(
@@ -41,9 +61,9 @@ def store_was_wiped(store: StateStore, memory: Path) -> bool:
     A SQLite file that is gone was removed on purpose, and a store never seen here is a first run: neither
     counts as wiped.
     """
-    if not isinstance(store, RedisStore):
+    key = store.memory_key()
+    if key is None:
         return False
-    key = f"{store.where()}/{store.prefix}"
     try:
         known: dict[str, str] = json.loads(memory.read_text(encoding="utf-8")) if memory.exists() else {}
     except (OSError, ValueError):

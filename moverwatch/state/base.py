@@ -37,6 +37,11 @@ class StateStore(ABC):
     def check(self) -> list[str]:
         """Problems with the store, one sentence each with what to do (empty when sound): `moverwatch doctor`."""
 
+    def memory_key(self) -> str | None:
+        """How this machine names the store when it remembers its generation; None for a store whose loss is
+        not a wipe to detect (a SQLite file that is gone was removed on purpose)."""
+        return None
+
     @abstractmethod
     def where(self) -> str:
         """Where the store is, safe to show (no password)."""

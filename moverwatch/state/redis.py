@@ -79,6 +79,9 @@ class RedisStore(StateStore):
         self._held = self._r.register_script(_HELD_LUA)
         self._group_ready = False
 
+    def memory_key(self) -> str | None:
+        return f"{self.where()}/{self.prefix}"
+
     def where(self) -> str:
         # The URL may carry a password: show only host/port/db.
         kw = self._r.connection_pool.connection_kwargs
