@@ -34,7 +34,6 @@ from scrapers.parse import bot_challenge_reason
 
 __all__ = [
     "FeedRequest",
-    "FetchResult",
     "FetchSettings",
     "Resolver",
     "fetch_feeds",
@@ -365,9 +364,8 @@ async def _fetch_one(
         )
 
 
-async def _request(
-    client: httpx.AsyncClient, req: FeedRequest, settings: FetchSettings, started: float, resolve: Resolver
-) -> FetchResult:
+def _headers(req: FeedRequest, settings: FetchSettings) -> dict[str, str]:
+    """Identity, accepted types and encodings, and the conditional-GET validators remembered for the feed."""
     headers = {
         "User-Agent": req.user_agent or settings.user_agent,
         "Accept": _ACCEPT,
@@ -377,8 +375,26 @@ async def _request(
         headers["If-None-Match"] = req.etag
     if req.last_modified:
         headers["If-Modified-Since"] = req.last_modified
+    return headers
 
-    response, history = await _open(client, req.url, headers, resolve, req.config_url)
+
+def _status_failure(status: int, retry_after: float | None) -> tuple[type[FeedError], str] | None:
+    """The error a status means before any body is read (410, 404, 429, 5xx), or None."""
+    if status == 410:
+        return PermanentFeedError, "gone (410): feed disabled; remove it or fix its URL to re-enable it"
+    if status == 404:
+        return PermanentFeedError, "not found (404); will retry after a long backoff, check the URL"
+    if status == 429:
+        return TransientFeedError, f"rate limited (429); {_wait_phrase(retry_after)}"
+    if status >= 500:
+        return TransientFeedError, f"server error ({status}); {_wait_phrase(retry_after)}"
+    return None
+
+
+async def _request(
+    client: httpx.AsyncClient, req: FeedRequest, settings: FetchSettings, started: float, resolve: Resolver
+) -> FetchResult:
+    response, history = await _open(client, req.url, _headers(req, settings), resolve, req.config_url)
     try:
         status = response.status_code
         content_type = response.headers.get("content-type")
@@ -416,16 +432,9 @@ async def _request(
 
         if status == 304:
             return result(not_modified=True, moved_to=_moved_to(history, req.url))
-        if status == 410:
-            return fail(
-                PermanentFeedError, "gone (410): feed disabled; remove it or fix its URL to re-enable it"
-            )
-        if status == 404:
-            return fail(PermanentFeedError, "not found (404); will retry after a long backoff, check the URL")
-        if status == 429:
-            return fail(TransientFeedError, f"rate limited (429); {_wait_phrase(retry_after)}")
-        if status >= 500:
-            return fail(TransientFeedError, f"server error ({status}); {_wait_phrase(retry_after)}")
+        early = _status_failure(status, retry_after)
+        if early is not None:
+            return fail(*early)
 
         try:
             body = await _read_capped(response, settings.max_bytes)

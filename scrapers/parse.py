@@ -46,7 +46,6 @@ from moverwatch.errors import BlockedFeedError, FeedError, PermanentFeedError
 from moverwatch.models import NewsItem, ParseResult
 
 __all__ = [
-    "ParseResult",
     "bot_challenge_reason",
     "canonical_url",
     "parse_feed",
@@ -404,26 +403,39 @@ def _strip_publisher(title: str, entry: Mapping[str, Any]) -> str:
     return title
 
 
+def _refusal(feed: str, url: str, body: bytes) -> FeedError | None:
+    """Why a body is refused before feedparser sees it (empty, an XML bomb, a bot challenge), or None."""
+    if not body.strip():
+        return PermanentFeedError(
+            feed, url, f"empty response ({len(body)} bytes); will retry on the next poll"
+        )
+    probe = _ascii_view(body)
+    if _declares_entities(probe) or _declares_entities(_as_feedparser_sees_it(body)):
+        return PermanentFeedError(
+            feed, url, "XML entity declarations are not allowed (possible XML bomb); refused without parsing"
+        )
+    challenge = bot_challenge_reason(probe)
+    if challenge:
+        return BlockedFeedError(feed, url, f"{challenge}; backing off before the next try")
+    return None
+
+
+def _not_a_feed(probe: bytes, url: str) -> str:
+    """The reason for a document that is no feed, naming the feed an HTML page advertises if it does."""
+    if _HTML_START.search(probe[:1024]) or b"<html" in probe[:4096].lower():
+        found = _discover_alternate(probe[:65536].decode("utf-8", errors="replace"), url)
+        hint = f"; the page advertises a feed at {found}" if found else ""
+        return f"not a feed (HTML page){hint}; check the feed URL"
+    return "not a feed (no RSS, Atom or RDF document found); check the feed URL"
+
+
 def _parse(feed: str, url: str, body: bytes, fetched_at: datetime, now: datetime) -> ParseResult:
     def failed(error: FeedError, version: str = "", warnings: tuple[str, ...] = ()) -> ParseResult:
         return ParseResult(feed, (), version, warnings, error, 0)
 
-    if not body.strip():
-        return failed(
-            PermanentFeedError(feed, url, f"empty response ({len(body)} bytes); will retry on the next poll")
-        )
-    probe = _ascii_view(body)
-    if _declares_entities(probe) or _declares_entities(_as_feedparser_sees_it(body)):
-        return failed(
-            PermanentFeedError(
-                feed,
-                url,
-                "XML entity declarations are not allowed (possible XML bomb); refused without parsing",
-            )
-        )
-    challenge = bot_challenge_reason(probe)
-    if challenge:
-        return failed(BlockedFeedError(feed, url, f"{challenge}; backing off before the next try"))
+    refused = _refusal(feed, url, body)
+    if refused is not None:
+        return failed(refused)
 
     d = feedparser.parse(
         io.BytesIO(body),
@@ -440,13 +452,9 @@ def _parse(feed: str, url: str, body: bytes, fetched_at: datetime, now: datetime
         if (entries or version) and kind != "NonXMLContentType":
             warnings.append(f"feed is not well-formed ({kind}: {exc}); usable entries kept")
     if not version and not entries:
-        if _HTML_START.search(probe[:1024]) or b"<html" in probe[:4096].lower():
-            found = _discover_alternate(probe[:65536].decode("utf-8", errors="replace"), url)
-            hint = f"; the page advertises a feed at {found}" if found else ""
-            reason = f"not a feed (HTML page){hint}; check the feed URL"
-        else:
-            reason = "not a feed (no RSS, Atom or RDF document found); check the feed URL"
-        return failed(PermanentFeedError(feed, url, reason), version, tuple(warnings))
+        return failed(
+            PermanentFeedError(feed, url, _not_a_feed(_ascii_view(body), url)), version, tuple(warnings)
+        )
 
     items: list[NewsItem] = []
     seen_guids: set[str] = set()

@@ -54,6 +54,7 @@ __all__ = [
     "render_digest",
     "render_digest_slack",
     "render_email",
+    "render_notice_slack",
     "render_push",
     "render_slack",
     "safe_url",
