@@ -27,6 +27,7 @@ __all__ = [
     "Catalogue",
     "Source",
     "TickerSource",
+    "combine_feeds",
     "expand_sources",
     "google_news_query",
     "load_catalogue",
@@ -291,4 +292,38 @@ def per_ticker_feeds(
                     continue
                 url = url.replace("{query}", quote_plus(google_news_query(ticker.names, ticker.symbol)))
             out.append(_feed(f"{src.name}:{ticker.symbol}", rewrite_base(url, base_url), src))
+    return out
+
+
+def combine_feeds(
+    explicit: Sequence[Mapping[str, Any]],
+    sources: Sequence[str],
+    per_ticker: Sequence[str],
+    tickers: Iterable[TickerLike],
+    catalogue: Catalogue | None = None,
+    *,
+    base_url: str | None = None,
+) -> list[dict[str, Any]]:
+    """The config's own feeds, then its named sources, then the watchlist's per-ticker feeds; a name given
+    by two of them is a ConfigError saying where each came from (a hand-written feed never silently wins)."""
+    cat = catalogue or load_catalogue()
+    origin: dict[str, str] = {}
+    out: list[dict[str, Any]] = []
+    groups: list[tuple[str, list[dict[str, Any]]]] = [
+        ("feeds", [dict(f) for f in explicit]),
+        ("sources", expand_sources(sources, cat, base_url=base_url)),
+        (
+            "per_ticker_feeds",
+            per_ticker_feeds(tickers, per_ticker, cat, base_url=base_url) if per_ticker else [],
+        ),
+    ]
+    for where, feeds in groups:
+        for f in feeds:
+            name = str(f.get("name", ""))
+            if name in origin:
+                raise ConfigError(
+                    f"feed name {name!r} is given by both {origin[name]} and {where}; rename the feed in feeds"
+                )
+            origin[name] = where
+            out.append(f)
     return out

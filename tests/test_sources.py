@@ -18,6 +18,7 @@ from moverwatch.dedup import item_keys
 from moverwatch.errors import ConfigError
 from moverwatch.models import NewsItem
 from moverwatch.sources import (
+    combine_feeds,
     expand_sources,
     google_news_query,
     load_catalogue,
@@ -98,6 +99,18 @@ def test_unknown_source_lists_known_names() -> None:
     assert "'reuters'" in str(err.value) and "scmp-business" in str(err.value)
     with pytest.raises(ConfigError, match="google-news"):
         per_ticker_feeds([_ticker("BABA", "Alibaba")], ["bing"], CATALOGUE)
+
+
+def test_combine_feeds_keeps_order_and_refuses_clashes() -> None:
+    """Own feeds, named sources and per-ticker feeds combine in that order; a clashing name is an error
+    naming both origins."""
+    own = [{"name": "mine", "url": "https://example.com/feed"}]
+    feeds = combine_feeds(own, ["asiafinancial"], ["yahoo"], [_ticker("BABA", "Alibaba")], CATALOGUE)
+    assert [f["name"] for f in feeds] == ["mine", "asiafinancial", "yahoo:BABA"]
+    assert combine_feeds(own, [], [], [_ticker("BABA", "Alibaba")], CATALOGUE) == own
+    clash = [{"name": "asiafinancial", "url": "https://example.com/feed"}]
+    with pytest.raises(ConfigError, match="both feeds and sources"):
+        combine_feeds(clash, ["asiafinancial"], [], [], CATALOGUE)
 
 
 @pytest.mark.parametrize(
