@@ -185,6 +185,7 @@ def feeds(config: ConfigOpt = None) -> None:
 
     with _user_errors():
         settings = load_settings(config)
+        settings = settings.expanded(settings.load_watchlist())
         store = open_store(settings.state_url(), settings.redis_prefix)
         try:
             stored = store.load_feeds([f.name for f in settings.feeds])
@@ -279,12 +280,17 @@ def doctor(config: ConfigOpt = None) -> None:
 
 
 @app.command()
-def sources() -> None:
-    """List the bundled sample sources used by the offline demo config."""
+def sources(config: ConfigOpt = None) -> None:
+    """List the source catalogue: name, format, URL and notes; `*` marks the sources a config enables."""
+    from moverwatch.sources import load_catalogue
+
     with _user_errors():
-        settings = load_settings(None)
-    for f in settings.feeds:
-        typer.echo(f"{f.name:24} {f.url}")
+        catalogue = load_catalogue()
+        enabled = set(load_settings(config).sources) if config else set()
+    for name, url, fmt, notes in catalogue.rows():
+        typer.echo(f"{'*' if name in enabled else ' '} {name:22} {fmt:5} {url}")
+        if notes:
+            typer.echo(f"    {notes}")
 
 
 def main() -> None:

@@ -180,10 +180,25 @@ class FetchConfig(_Strict):
     parse_pool_min: int = Field(default=32, ge=1)  # parse in a process pool when this many feeds are polled
 
 
+class ScrapeConfig(_Strict):
+    """Article pages fetched when a feed item's text is too thin to decide (a move with no size, no summary)."""
+
+    enabled: bool = True
+    paragraphs: int = Field(default=3, ge=1)  # the standfirst and this many paragraphs go to the detector
+    max_bytes: int = Field(default=2_000_000, gt=0)  # page size cap
+    timeout: Duration = timedelta(seconds=10)
+    robots_ttl: Duration = timedelta(hours=6)  # how long a host's robots.txt is trusted
+
+
 class Settings(_Strict):
     """The whole configuration. Paths inside are resolved relative to the config file."""
 
-    feeds: tuple[FeedConfig, ...] = Field(min_length=1)
+    feeds: tuple[FeedConfig, ...] = ()
+    # Catalogue sources by name (`moverwatch sources` lists them); their feeds join `feeds`.
+    sources: tuple[str, ...] = ()
+    # Test setting: the catalogue's and per-ticker feeds' hosts rewritten to this base (a loopback server).
+    sources_base_url: str | None = None
+    scrape: ScrapeConfig = ScrapeConfig()
     watchlist: str | dict[str, Any]
     channels: tuple[ChannelConfig, ...] = ()
     state: str = "sqlite:///moverwatch-state.db"
@@ -248,6 +263,28 @@ class Settings(_Strict):
     def secrets(self) -> frozenset[str]:
         """Every value that came from ``${VAR}`` interpolation: always treated as secret by the redactor."""
         return self._secrets
+
+    def expanded(self, watchlist: Watchlist) -> Settings:
+        """The settings with every feed spelled out: `feeds`, then the named `sources`, then the watchlist's
+        per-ticker feeds. No feed at all is a ConfigError."""
+        from moverwatch.sources import combine_feeds
+
+        feeds = combine_feeds(
+            [f.model_dump(exclude_none=True) for f in self.feeds],
+            self.sources,
+            watchlist.per_ticker_feeds,
+            watchlist.tickers,
+            base_url=self.sources_base_url,
+        )
+        if not feeds:
+            raise ConfigError(
+                f"invalid config {self._source}: no feeds: give feeds, sources, or per_ticker_feeds in the watchlist"
+            )
+        try:
+            validated = tuple(FeedConfig.model_validate(f) for f in feeds)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error("config", self._source, exc)) from None
+        return self.model_copy(update={"feeds": validated})
 
     def load_watchlist(self) -> Watchlist:
         """Read and validate the watchlist (a path relative to the config file, or inline); once per run."""

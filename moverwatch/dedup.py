@@ -104,6 +104,7 @@ def decide(
         kind="new",
         tags=tags,
         name=name,
+        where=move.where,
     )
     if existing is None:
         record = EventRecord(

@@ -72,6 +72,7 @@ class Alert:
     kind: AlertKind = "new"
     tags: tuple[str, ...] = field(default_factory=tuple)
     name: str = ""
+    where: Where = "title"  # where the number was read: the feed's title or summary, or the article page
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,7 @@ def message_from_dict(d: dict[str, Any]) -> Message:
         kind=d.get("kind", "new"),
         tags=tuple(d.get("tags", ())),
         name=d.get("name", ""),
+        where=d.get("where", "title"),
     )
 
 

@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from moverwatch.dedup import EventRecord, decide, event_key, item_keys
+from moverwatch.detect.aliases import normalize_text
 from moverwatch.errors import BlockedFeedError, TransientFeedError
 from moverwatch.health import feed_alarm, new_health, new_warnings, next_health, url_fingerprint
 from moverwatch.models import (
@@ -35,6 +36,9 @@ from moverwatch.outbox import DeliveryReport, deliver
 from moverwatch.pool import Parser, detect_all
 from moverwatch.redact import redact_url
 from moverwatch.runtime import Runtime
+
+if TYPE_CHECKING:
+    from scrapers.articles import ArticleReader
 from scrapers.samples import fetch_sample, is_sample, shift_to_now
 
 log = logging.getLogger(__name__)
@@ -197,6 +201,85 @@ def detect_moves(
     recent = [i for i in fresh if alertable(i, oldest, now)]
     found = detect_all(rt.detector, recent)
     return fresh, [(i, moves) for i, moves in zip(recent, found, strict=True) if moves]
+
+
+# -- scrape ---------------------------------------------------------------------------------------------
+_READER: ArticleReader | None = None
+
+
+def _item_id(item: NewsItem) -> tuple[str, str, str]:
+    return item.source, item.guid, item.url
+
+
+def split_thin(
+    rt: Runtime,
+    fresh: Sequence[NewsItem],
+    detections: Sequence[tuple[NewsItem, list[Move]]],
+    now: datetime,
+) -> tuple[list[tuple[NewsItem, list[Move]]], list[tuple[NewsItem, list[Move]]]]:
+    """The detections the feed text decides, and the items whose text is too thin (a watched ticker moving
+    with no size; no summary beyond a headline naming a watched ticker) and whose feed has a site adapter."""
+    if not rt.settings.scrape.enabled or rt.reseed:
+        return list(detections), []
+    from scrapers.sites import should_scrape
+
+    sites = {f.name: f.site for f in rt.settings.feeds if f.site}
+    if not sites:
+        return list(detections), []
+    ready: list[tuple[NewsItem, list[Move]]] = []
+    thin: list[tuple[NewsItem, list[Move]]] = []
+    for item, moves in detections:
+        (thin if should_scrape(item, sites.get(item.source), moves) else ready).append((item, moves))
+    detected = {_item_id(i) for i, _m in detections}
+    oldest = now - rt.settings.max_age
+    for item in fresh:
+        if _item_id(item) in detected or not alertable(item, oldest, now) or item.source not in sites:
+            continue
+        if should_scrape(item, sites[item.source], []) and rt.detector.matcher.find(
+            normalize_text(item.title)
+        ):
+            thin.append((item, []))
+    return ready, thin
+
+
+def scrape_articles(
+    rt: Runtime, thin: Sequence[tuple[NewsItem, list[Move]]]
+) -> list[tuple[NewsItem, list[Move]]]:
+    """Read each thin item's article page and detect again on its standfirst and first paragraphs; a number
+    found there only is marked as from the page. An item whose page cannot be read keeps its feed moves."""
+    from scrapers.articles import ArticleReader, PageRequest
+    from scrapers.fetch import FetchSettings
+
+    global _READER
+    cfg, fetch = rt.settings.scrape, rt.settings.fetch
+    if _READER is None:
+        _READER = ArticleReader(cfg.robots_ttl.total_seconds())
+    sites = {f.name: f.site for f in rt.settings.feeds if f.site}
+    pages = [PageRequest(str(n), item.url, sites[item.source]) for n, (item, _m) in enumerate(thin)]
+    fs = FetchSettings(
+        cfg.timeout.total_seconds(), cfg.max_bytes, fetch.concurrency, fetch.per_host, fetch.user_agent
+    )
+    out = []
+    for (item, moves), page in zip(thin, _READER.read(pages, fs), strict=True):
+        if page.article is None:
+            log.info("article of %r not read (%s): the feed text decides", item.title, page.reason)
+            found = moves
+        else:
+            found = _with_article(moves, rt.detector.detect(item.title, page.article.lead(cfg.paragraphs)))
+        if found:
+            out.append((item, found))
+    return out
+
+
+def _with_article(feed_moves: Sequence[Move], page_moves: Sequence[Move]) -> list[Move]:
+    """The feed's moves, sized from the page where the feed gave no number; moves only the page states."""
+    page = {(m.symbol, m.direction): m for m in page_moves}
+    out = []
+    for m in feed_moves:
+        p = page.pop((m.symbol, m.direction), None)
+        out.append(replace(p, where="body") if m.pct is None and p is not None and p.pct is not None else m)
+    out.extend(replace(m, where="body") if m.pct is not None else m for m in page.values())
+    return out
 
 
 # -- claim ----------------------------------------------------------------------------------------------
@@ -407,10 +490,20 @@ def run_cycle(
     polled: Polled = stage("fetch-and-parse", fetch_and_parse)(rt, now, on_feed_done)
     fresh, detections = stage("detect-moves", detect_moves)(rt, polled, now)
     report.new_items = len(fresh)
-    report.enqueued = stage("claim-events", claim_events)(rt, fresh, detections, now)
+    ready, thin = split_thin(rt, fresh, detections, now)
+    # Items waiting for their article page are marked seen only with their own claim: a crash in between
+    # leaves them unseen, so the next cycle reads them again instead of losing them.
+    waiting = {_item_id(i) for i, _m in thin}
+    decided = [i for i in fresh if _item_id(i) not in waiting]
+    report.enqueued = stage("claim-events", claim_events)(rt, decided, ready, now)
     report.feeds = stage("record-health", record_health)(rt, polled, fresh, report.enqueued, now)
     log_outcomes(logger, report.feeds)
+    # Alerts that need no page go out before any page is fetched.
     report.delivery = stage("deliver-alerts", deliver_due)(rt, now)
+    if thin:
+        scraped = stage("scrape-articles", scrape_articles)(rt, thin)
+        report.enqueued += stage("claim-scraped", claim_events)(rt, [i for i, _m in thin], scraped, now)
+        report.delivery.extend(stage("deliver-scraped", deliver_due)(rt, now))
     report.pending = rt.store.pending_count()
     report.dead_total = len(rt.store.dead_letters())
     report.seconds = time.perf_counter() - t0

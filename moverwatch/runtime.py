@@ -69,6 +69,13 @@ def open_runtime(
     needs; the state store is closed on exit. ``console`` receives alerts when no channel is configured."""
     settings = config if isinstance(config, Settings) else load_settings(config)
     watchlist = settings.load_watchlist()
+    settings = settings.expanded(watchlist)
+    if any(f.site for f in settings.feeds):
+        from scrapers.sites import adapter_for  # bs4 loads only for configs that scrape
+
+        for f in settings.feeds:
+            if f.site:
+                adapter_for(f.site)  # an unknown site adapter is a config error before any work
     detector = Detector(watchlist)
     notifier = Notifier(
         settings.channels,

@@ -79,6 +79,9 @@ class Watchlist(BaseModel):
 
     default_threshold_pct: float = Field(default=5.0, gt=0)
     tickers: tuple[Ticker, ...] = Field(min_length=1)
+    # Feeds generated for every ticker from the source catalogue (moverwatch/data/sources.yaml), so adding a
+    # ticker is enough to follow it.
+    per_ticker_feeds: tuple[Literal["yahoo", "google-news"], ...] = ()
 
     @model_validator(mode="after")
     def _unique_symbols(self) -> Watchlist:

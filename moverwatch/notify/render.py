@@ -381,6 +381,8 @@ def _move_phrase(alert: Alert) -> str:
         phrase = f"big move {alert.direction}"
         return f"{phrase} (update)" if alert.kind == "escalation" else phrase
     phrase = f"{alert.direction} {format_pct(abs(alert.pct))}"
+    if alert.where == "body":  # the feed's text gave no number: say where it came from
+        phrase += " (per the article page)"
     return f"now {phrase}" if alert.kind == "escalation" else phrase
 
 

@@ -32,6 +32,14 @@ class DeliveryReport:
     notices: list[tuple[Notice, str]] = field(default_factory=list)
     digests: int = 0
 
+    def extend(self, other: DeliveryReport) -> None:
+        """Add a later pass of the same cycle."""
+        self.sent += other.sent
+        self.failed += other.failed
+        self.dead += other.dead
+        self.notices += other.notices
+        self.digests += other.digests
+
 
 def retry_delay(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     """Exponential backoff after `attempts` failures: base, 2×base, 4×base, … capped."""
