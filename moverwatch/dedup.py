@@ -105,6 +105,7 @@ def decide(
         tags=tags,
         name=name,
         where=move.where,
+        seen_at=item.fetched_at,
     )
     if existing is None:
         record = EventRecord(

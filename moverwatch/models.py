@@ -73,6 +73,7 @@ class Alert:
     tags: tuple[str, ...] = field(default_factory=tuple)
     name: str = ""
     where: Where = "title"  # where the number was read: the feed's title or summary, or the article page
+    seen_at: datetime | None = None  # when we first fetched the report (its lag behind publication)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
                 "body": message.body}  # fmt: skip
     d = asdict(message)
     d["published_at"] = message.published_at.isoformat()
+    d["seen_at"] = message.seen_at.isoformat() if message.seen_at else None
     d["also_reported_by"] = list(message.also_reported_by)
     d["tags"] = list(message.tags)
     return d
@@ -158,6 +160,7 @@ def message_from_dict(d: dict[str, Any]) -> Message:
         tags=tuple(d.get("tags", ())),
         name=d.get("name", ""),
         where=d.get("where", "title"),
+        seen_at=datetime.fromisoformat(d["seen_at"]) if d.get("seen_at") else None,
     )
 
 

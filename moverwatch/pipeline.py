@@ -223,7 +223,8 @@ def split_thin(
         return list(detections), []
     from scrapers.sites import should_scrape
 
-    sites = {f.name: f.site for f in rt.settings.feeds if f.site}
+    # Bundled samples (the offline demo) link to real pages: never fetched.
+    sites = {f.name: f.site for f in rt.settings.feeds if f.site and not is_sample(f.url)}
     if not sites:
         return list(detections), []
     ready: list[tuple[NewsItem, list[Move]]] = []

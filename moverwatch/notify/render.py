@@ -191,7 +191,7 @@ def render_slack(alert: Alert, tz: str | None = None) -> dict[str, Any]:
     ]
     if url is not None:
         meta.append(f"link: {_slack(_host(url))}")
-    meta.append(_slack(_when(alert.published_at, tz)))
+    meta.append(_slack(_when(alert.published_at, tz) + _lag(alert)))
     context: list[dict[str, Any]] = [_mrkdwn(" · ".join(part for part in meta if part))]
     also = _also_reported(alert.also_reported_by)
     if also:
@@ -215,7 +215,7 @@ def render_email(alert: Alert, tz: str | None = None) -> EmailContent:
     source = clean_text(alert.source, SOURCE_LIMIT)
     url = safe_url(alert.url)
     move = _move_phrase(alert)
-    when = _when(alert.published_at, tz)
+    when = _when(alert.published_at, tz) + _lag(alert)
     also = _also_reported(alert.also_reported_by)
     kind = "Escalation" if alert.kind == "escalation" else "New move"
 
@@ -278,7 +278,7 @@ def render_console(alert: Alert) -> str:
             f"{_ARROW[alert.direction]} {clean_text(alert.symbol, SYMBOL_LIMIT)} {_move_phrase(alert)}",
             clean_text(alert.headline, CONSOLE_HEADLINE_LIMIT) or "(no headline)",
             clean_text(alert.source, SOURCE_LIMIT),
-            _utc(alert.published_at),
+            _utc(alert.published_at) + _lag(alert),
             # The raw URL could carry terminal escape sequences; safe_url refuses control characters.
             safe_url(alert.url) or "(no link)",
         ]
@@ -427,6 +427,15 @@ def _when(when: datetime, tz: str | None) -> str:
     abbrev = local.tzname() or ""
     label = abbrev if abbrev and abbrev[0] not in "+-" else str(tz)
     return f"{utc_text} ({local:%Y-%m-%d %H:%M} {label})"
+
+
+def _lag(alert: Alert) -> str:
+    """ ", seen 4 min after publication": how late the news reached us (nothing when unknown)."""
+    if alert.seen_at is None:
+        return ""
+    minutes = max(0.0, (_as_utc(alert.seen_at) - _as_utc(alert.published_at)).total_seconds() / 60)
+    late = f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+    return f", seen {late} after publication"
 
 
 def _zone(tz: str | None) -> ZoneInfo | None:
