@@ -28,7 +28,8 @@ Figures: each run, the medians, and ratios moverwatch / rss2email (< 1: moverwat
 
 Usage:
     .venv/bin/python bench/peers.py [--feeds 1000] [--items 10] [--rounds 3] [--change 0] [--state redis]
-    .venv/bin/python bench/peers.py --feeds 1000 --profile bench/prof   # + cProfile of one steady cycle
+    .venv/bin/python bench/peers.py --feeds 1000 --profile /tmp/steady.prof  # + cProfile of a steady cycle
+    .venv/bin/python bench/peers.py --pyc-cache   # + `moverwatch run` with bytecode cached (mw_run+pyc)
 
 Only loopback addresses are used; every loop is bounded, and the farm process stops by itself.
 """
@@ -188,12 +189,16 @@ class InProcess:
         return t1 - t0, t2 - t1, c2 - c1, polled
 
 
-def run_mw_command(config: Path) -> tuple[float, float]:
+def run_mw_command(config: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall, CPU) seconds of ``moverwatch run --config`` as a user runs it (a new interpreter)."""
     exe = VENV_BIN / "moverwatch"
     c0, t0 = children_cpu_s(), time.perf_counter()
     out = subprocess.run(
-        [str(exe), "run", "--config", str(config)], capture_output=True, text=True, timeout=R2E_TIMEOUT_S
+        [str(exe), "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=R2E_TIMEOUT_S,
+        env=env,
     )
     wall, cpu = time.perf_counter() - t0, children_cpu_s() - c0
     if out.returncode != 0:
@@ -212,6 +217,8 @@ class Figures:
     mw_cycle_cpu: list[float] = field(default_factory=list)
     mw_run_cpu: list[float] = field(default_factory=list)
     r2e_cpu: list[float] = field(default_factory=list)
+    mw_run_pyc: list[float] = field(default_factory=list)  # --pyc-cache only
+    mw_run_pyc_cpu: list[float] = field(default_factory=list)
 
 
 def med(xs: list[float]) -> float:
@@ -244,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--r2e-venv", type=Path, default=DEFAULT_R2E_VENV, help="rss2email's venv (reused)")
     parser.add_argument("--no-peer", action="store_true", help="skip rss2email")
     parser.add_argument("--profile", type=Path, help="also write a cProfile of one extra steady cycle here")
+    parser.add_argument(
+        "--pyc-cache",
+        action="store_true",
+        help="also time `moverwatch run` with a bytecode cache (PYTHONPYCACHEPREFIX in the temp dir): what "
+        "installing with compiled bytecode would save where the venv has no .pyc files",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-seconds", type=float, default=600, help="stop starting rounds after this")
     args = parser.parse_args(argv)
@@ -321,7 +334,19 @@ def main(argv: list[str] | None = None) -> int:
             figs.r2e_cpu.append(cpu)
             log(f"  r2e      {wall:6.2f} s wall (cpu {cpu:.2f} s; r2e run) | {h}")
 
+        pyc_env = dict(os.environ, PYTHONPYCACHEPREFIX=str(tmp / "pyc"))
+
+        def do_run_pyc() -> None:
+            (wall, cpu), h = http_delta(farm, lambda: run_mw_command(config, pyc_env))
+            figs.mw_run_pyc.append(wall)
+            figs.mw_run_pyc_cpu.append(cpu)
+            log(f"  mw_run+pyc {wall:4.2f} s wall (cpu {cpu:.2f} s; bytecode cached) | {h}")
+
         subjects = [("mw_cycle", do_cycle), ("mw_run", do_run)]
+        if args.pyc_cache:
+            fill = {k: v for k, v in pyc_env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+            run_mw_command(config, fill)  # fills the cache; not counted
+            subjects.append(("mw_run+pyc", do_run_pyc))
         if not peer.skipped:
             subjects.append(("r2e", do_r2e))
         for rnd in range(args.rounds):
@@ -360,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     print(row("mw_open", figs.mw_open))
     print(row("mw_cycle", figs.mw_cycle))
     print(row("mw_run", figs.mw_run))
+    if args.pyc_cache:
+        print(row("mw_run+pyc", figs.mw_run_pyc) + f" (cpu median {fmt(med(figs.mw_run_pyc_cpu))} s)")
     print(row("r2e", figs.r2e) if not peer.skipped else f"r2e       skipped: {peer.skipped}")
     cpu_c, cpu_w, cpu_r = med(figs.mw_cycle_cpu), med(figs.mw_run_cpu), med(figs.r2e_cpu)
     print(f"cpu medians: mw_cycle {fmt(cpu_c)} s, mw_run {fmt(cpu_w)} s, r2e {fmt(cpu_r)} s; cpu ratios "
