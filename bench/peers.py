@@ -16,7 +16,7 @@ and the peer is skipped (its figures are ``nan``).
 
 moverwatch, three ways per round on one state (Redis 127.0.0.1:6379 DB 15 under a random
 ``mwpeers:<hex>:`` prefix deleted at the end, or SQLite in a temp dir with ``--state sqlite``), config
-``schedule: 0s`` so every feed is due at every run:
+``schedule: 0.001s`` so every feed is due at every run:
   * ``mw_open``  — ``moverwatch.runtime.open_runtime`` (settings, watchlist, detector, notifier, store);
   * ``mw_cycle`` — ``moverwatch.pipeline.run_cycle`` in this process (the issue's "in-process" figure);
   * ``mw_run``   — the whole ``moverwatch run --config`` command in a subprocess (wall time).
@@ -157,7 +157,9 @@ def write_config(path: Path, urls: list[str], state: str, prefix: str, cache_dir
         "channels": [],  # console
         "state": state,
         "redis_prefix": prefix,
-        "schedule": "0s",  # every feed is due at every run: rounds run back to back
+        # Every feed is due at every run (rounds run back to back). 1 ms, not 0s: newer configs refuse a
+        # zero schedule, and the next poll is then due 1 ms after the cycle's start.
+        "schedule": "0.001s",
         "max_age": "24h",
         "cache_dir": str(cache_dir),  # the store-generation memory stays in the temp dir
     }

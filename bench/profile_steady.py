@@ -2,7 +2,7 @@
 
 The data behind ``bench/PROFILE-steady.md``. On ``bench/poll.py``'s loopback farm (``--feeds`` 1000, 2 items
 each: only the cold cycle reads bodies) with moverwatch's state in Redis (DB 15, random ``mwprof:<hex>:``
-prefix deleted at the end) and ``schedule: 0s``:
+prefix deleted at the end) and ``schedule: 0.001s`` (every feed due at every cycle):
 
 1. one cold cycle, then ``--cycles`` (3) steady cycles in which every feed answers 304, each timed by stage:
    the ``open_runtime`` parts (settings, watchlist, detector, notifier, store) and the cycle's parts (plan:
@@ -12,7 +12,7 @@ prefix deleted at the end) and ``schedule: 0s``:
 3. the same steady cycle with the fetcher patched in this process only (no source file changes), median of
    ``--cycles`` each, wall and CPU:
      * ``as-is``        — today's code;
-     * ``drain-304``    — read the (empty) body of a 304 before leaving ``client.stream``, so httpcore
+     * ``drain-304``    — read the (empty) body of a 304 before closing the response, so httpcore
        returns the connection to the pool (today it closes it: one new TCP connection per feed);
      * ``drain+host-pools`` — also one ``AsyncClient`` per host with ``per_host`` connections, so httpcore's
        pool bookkeeping (a scan of every connection for every queued request) stays small;
@@ -40,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,13 +67,26 @@ def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _fetch_home() -> Any:
+    """The module whose ``fetch_feeds_sync`` the pipeline calls: its own global (older code) or
+    ``scrapers.fetch`` (imported inside ``fetch_and_parse`` on use, so looked up there at call time)."""
+    from moverwatch import pipeline
+
+    if hasattr(pipeline, "fetch_feeds_sync"):
+        return pipeline
+    from scrapers import fetch
+
+    return fetch
+
+
 def install_timers() -> None:
     """Wrap the names where pipeline/runtime look them up at call time (module globals)."""
     from moverwatch import pipeline, runtime
     from moverwatch.config import Settings
 
     for name in CYCLE_PARTS:
-        setattr(pipeline, name, _timed(name, getattr(pipeline, name)))
+        home = _fetch_home() if name == "fetch_feeds_sync" else pipeline
+        setattr(home, name, _timed(name, getattr(home, name)))
     for name in OPEN_PARTS:
         if name == "load_watchlist":
             Settings.load_watchlist = _timed(name, Settings.load_watchlist)  # type: ignore[method-assign]
@@ -102,18 +115,15 @@ def one_cycle(
 
 # ============================================================================================ what-ifs
 def _drain_304(orig: Callable[..., Any]) -> Callable[..., Any]:
-    """``AsyncClient.stream`` that reads a 304's empty body before closing, so the connection is kept."""
+    """``Response.aclose`` that first reads a 304's empty body, so httpcore keeps the connection (whether
+    the fetcher leaves ``client.stream(...)`` or calls ``aclose()`` itself)."""
 
-    @asynccontextmanager
-    async def stream(self: Any, *a: Any, **kw: Any) -> Any:
-        async with orig(self, *a, **kw) as resp:
-            try:
-                yield resp
-            finally:
-                if resp.status_code == 304 and not resp.is_closed:
-                    await resp.aread()
+    async def aclose(self: Any) -> None:
+        if self.status_code == 304 and not self.is_closed and not self.is_stream_consumed:
+            await self.aread()  # reads to the end, which closes the response and releases the connection
+        await orig(self)
 
-    return stream
+    return aclose
 
 
 async def _fetch_host_pools(
@@ -140,7 +150,8 @@ async def _fetch_host_pools(
                 max_redirects=10,
             )
             limits[host] = asyncio.Semaphore(per)
-        result = await F._fetch_one(clients[host], req, settings, global_limit, limits[host])
+        extra = (F.system_resolver,) if hasattr(F, "system_resolver") else ()  # newer _fetch_one takes it
+        result = await F._fetch_one(clients[host], req, settings, global_limit, limits[host], *extra)
         if on_done is not None:
             on_done(result)
         return result
@@ -156,22 +167,21 @@ async def _fetch_host_pools(
 def variant(name: str) -> Iterator[None]:
     import httpx
 
-    from moverwatch import pipeline
-
-    orig_stream, orig_sync = httpx.AsyncClient.stream, pipeline.fetch_feeds_sync
+    home = _fetch_home()
+    orig_aclose, orig_sync = httpx.Response.aclose, home.fetch_feeds_sync
     try:
         if name in ("drain-304", "drain+host-pools"):
-            httpx.AsyncClient.stream = _drain_304(orig_stream)  # type: ignore[method-assign]
+            httpx.Response.aclose = _drain_304(orig_aclose)  # type: ignore[method-assign]
         if name == "drain+host-pools":
 
             def sync(requests: Sequence[Any], settings: Any, *, on_done: Any = None) -> list[Any]:
                 return asyncio.run(_fetch_host_pools(requests, settings, on_done=on_done))
 
-            pipeline.fetch_feeds_sync = _timed("fetch_feeds_sync", sync)
+            home.fetch_feeds_sync = _timed("fetch_feeds_sync", sync)
         yield
     finally:
-        httpx.AsyncClient.stream = orig_stream  # type: ignore[method-assign]
-        pipeline.fetch_feeds_sync = orig_sync
+        httpx.Response.aclose = orig_aclose  # type: ignore[method-assign]
+        home.fetch_feeds_sync = orig_sync
 
 
 def connections_opened() -> Callable[[], int]:
