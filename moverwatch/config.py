@@ -338,11 +338,17 @@ def parse_settings(data: Any, source: str, base_dir: Path) -> Settings:
     # Registered before validation: a validation error may quote an interpolated value.
     remember_secrets(secrets)
     try:
-        return Settings.model_validate(
+        settings = Settings.model_validate(
             data, context={"base_dir": base_dir, "source": source, "secrets": secrets}
         )
     except ValidationError as exc:
         raise ConfigError(describe_validation_error("config", source, exc)) from None
+    if not settings.feeds and not settings.sources and not settings.load_watchlist().per_ticker_feeds:
+        raise ConfigError(
+            f"invalid config {source}: feeds: required field is missing "
+            "(or name catalogue sources, or set per_ticker_feeds in the watchlist)"
+        )
+    return settings
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
