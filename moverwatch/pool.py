@@ -59,10 +59,10 @@ class Parser:
 
     def __init__(self, now: datetime, pooled: bool) -> None:
         self._now = now
-        self._pool = _pool() if pooled and _multicore() else None
-        self._thread = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") if self._pool is None else None
-        )
+        self._pooled = pooled and _multicore()
+        # Both start with the first body to parse: a quiet cycle (every feed 304) starts neither.
+        self._pool: ProcessPoolExecutor | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self._fetched: dict[str, FetchResult] = {}
         self._parsed: dict[str, ParseResult | Future[ParseResult] | None] = {}
 
@@ -70,14 +70,18 @@ class Parser:
         self._fetched[r.name] = replace(r, body=None)  # the body is only needed by the parser
         if r.body is None or r.error is not None:
             self._parsed[r.name] = None
-        elif self._pool is not None:
+            return
+        if self._pooled and self._pool is None:
+            self._pool = _pool()
+        if self._pool is not None:
             # Fetching outruns parsing, so bodies wait in the pool's queue: packed (zlib level 1, ~1 ms for
             # 200 KB, ~8x smaller) a cold 1,000-feed cycle queues ~25 MB instead of ~200 MB.
             self._parsed[r.name] = self._pool.submit(
                 _parse_packed, r.name, r.final_url or r.url, zlib.compress(r.body, 1), self._now
             )
         else:
-            assert self._thread is not None
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
             self._parsed[r.name] = self._thread.submit(
                 _parse_one, r.name, r.final_url or r.url, r.body, self._now
             )
