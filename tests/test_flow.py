@@ -81,7 +81,7 @@ def test_flow_alerts_each_move_once_and_nothing_on_rerun(
     assert "https://www.asiafinancial.com/alibaba-shares-jump-14" in baba["message"]
 
     again = poll_feeds(cfg)
-    assert again["sent"] == 0 and again["new_items"] == 0
+    assert again["sent"] == 0 and again["new"] == 0
     assert webhook.moves() == moves
 
 
@@ -105,8 +105,8 @@ def test_old_items_are_recorded_but_not_alerted(
     cfg = _config(tmp_path, feed_server, webhook, f"sqlite:///{tmp_path}/state.db")
     Path(cfg).write_text(Path(cfg).read_text().replace(f"max_age: {EVER}", "max_age: 24h"))
     counts = poll_feeds(cfg)
-    assert counts["new_items"] > 0 and counts["sent"] == 0
-    assert poll_feeds(cfg)["new_items"] == 0
+    assert counts["new"] > 0 and counts["sent"] == 0
+    assert poll_feeds(cfg)["new"] == 0
 
 
 def test_channel_url_from_prefect_secret_block(
