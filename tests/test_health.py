@@ -141,6 +141,8 @@ def test_health_table_lists_every_feed() -> None:
     table = health_table([("af", URL, ok), ("old", URL, gone), ("new", URL, None)], now=NOW)
     lines = table.splitlines()
     assert lines[0].split()[:2] == ["FEED", "STATUS"] and len(lines) == 4
-    assert lines[1].split()[:3] == ["af", "ok", "200"] and "2025-02-21 11:34Z" in lines[1]  # 11:35 less the slack
+    assert (
+        lines[1].split()[:3] == ["af", "ok", "200"] and "2025-02-21 11:34Z" in lines[1]
+    )  # 11:35 less the slack
     assert lines[2].split()[:2] == ["old", "disabled"] and "never" in lines[2] and "gone (410)" in lines[2]
     assert lines[3].split()[:2] == ["new", "never"] and "due" in lines[3]
