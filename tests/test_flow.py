@@ -130,7 +130,12 @@ def test_run_whose_every_send_fails_ends_failed_and_says_why(
     """Every send failing makes the run Failed with the reason; the delivery warnings and the summary line
     are in the run's own log; the summary artifact is keyed by the flow."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
 
     hook = make_webhook(failures=10_000)
     cfg = _config(tmp_path, feed_server, hook, f"sqlite:///{tmp_path}/state.db")
