@@ -20,8 +20,8 @@ from flows.report import (
     publish_sharded,
 )
 from flows.shard import SHARD_DEPLOYMENT, fan_out
-from moverwatch.pipeline import run_cycle
-from moverwatch.runtime import open_runtime
+from moverwatch.pipeline import replay_settings, run_cycle
+from moverwatch.runtime import open_runtime, utcnow
 
 
 @flow(name="poll-feeds", description="Poll the configured feeds and alert on big moves of watched tickers.")
@@ -30,18 +30,22 @@ def poll_feeds(
     shard_size: int = 0,
     shard_deployment: str = SHARD_DEPLOYMENT,
     shard_timeout_s: float = 600.0,
+    since: str | None = None,
 ) -> dict[str, int]:
     """One poll cycle; returns its counts. ``config_path`` None: $MOVERWATCH_CONFIG on the worker, else the
-    demo. ``shard_size`` > 0: more feeds than that are fanned out to ``shard_deployment`` runs."""
+    demo. ``shard_size`` > 0: more feeds than that are fanned out to ``shard_deployment`` runs. ``since``
+    (6h, or an ISO time): a replay that alerts only on news published after it."""
     logger = get_run_logger()
     settings = run_settings(config_path)
+    if since:
+        settings = replay_settings(settings, since, utcnow())
     names = [f.name for f in settings.feeds]
     with (
         core_logs_to(logger),
         open_runtime(settings, console=lambda line: logger.info("ALERT %s", line)) as rt,
     ):
         if shard_size > 0 and len(names) > shard_size:
-            counts, delivery = fan_out(rt, config_path, shard_size, shard_deployment, shard_timeout_s)
+            counts, delivery = fan_out(rt, config_path, shard_size, shard_deployment, shard_timeout_s, since)
             logger.info(counts.line())
             publish_sharded(counts, delivery)
             emit_delivery_events(delivery)

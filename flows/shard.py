@@ -25,8 +25,8 @@ from flows.common import as_task, core_logs_to, run_settings
 from flows.report import RunCounts, emit_feed_events, feed_transitions, publish_cycle
 from moverwatch.errors import MoverwatchError
 from moverwatch.outbox import DeliveryReport
-from moverwatch.pipeline import deliver_due, plan, run_cycle
-from moverwatch.runtime import Runtime, open_runtime
+from moverwatch.pipeline import deliver_due, plan, replay_settings, run_cycle
+from moverwatch.runtime import Runtime, open_runtime, utcnow
 
 SHARD_DEPLOYMENT = "poll-shard/pool"
 
@@ -39,10 +39,12 @@ def _no_delivery(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @flow(name="poll-shard", description="Poll a subset of the feeds (a shard of poll-feeds); no delivery.")
-def poll_shard(feeds: list[str], config_path: str | None = None) -> State[Any]:
+def poll_shard(feeds: list[str], config_path: str | None = None, since: str | None = None) -> State[Any]:
     """Fetch, parse, detect and claim for the named feeds; the final state's message holds the counts."""
     logger = get_run_logger()
     settings = run_settings(config_path, feeds)
+    if since:
+        settings = replay_settings(settings, since, utcnow())
     names = [f.name for f in settings.feeds]
     with core_logs_to(logger), open_runtime(settings) as rt:
         before = rt.store.load_feeds(names)
@@ -56,7 +58,12 @@ def poll_shard(feeds: list[str], config_path: str | None = None) -> State[Any]:
 
 
 def fan_out(
-    rt: Runtime, config_path: str | None, shard_size: int, deployment: str, timeout_s: float
+    rt: Runtime,
+    config_path: str | None,
+    shard_size: int,
+    deployment: str,
+    timeout_s: float,
+    since: str | None = None,
 ) -> tuple[RunCounts, DeliveryReport]:
     """Poll the due feeds in shards on the work pool, then deliver; the counts of all shards and delivery."""
     logger = get_run_logger()
@@ -68,7 +75,7 @@ def fan_out(
             FlowRun,
             run_deployment(
                 deployment,
-                parameters={"feeds": shard, "config_path": config_path},
+                parameters={"feeds": shard, "config_path": config_path, "since": since},
                 timeout=0,
                 flow_run_name=f"shard-{i + 1}-of-{len(shards)}[{len(shard)} feeds]",
             ),
