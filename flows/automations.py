@@ -1,6 +1,7 @@
 """Install the automations of deploy/automations.yaml on the Prefect server, notifying through a block.
 
     python -m flows.automations --block custom-webhook/desk-oncall [--interval 300] [--zombie-after 90]
+                                [--file deploy/automations.yaml]
 
 Automations are replaced by name, so running it again after an edit updates them.
 """
@@ -17,6 +18,7 @@ from prefect.blocks.core import Block
 from prefect.client.orchestration import get_client
 from prefect.events.schemas.automations import AutomationCore
 
+# In a checkout; an installed package (the image) passes --file (the image has it in /app/deploy/).
 AUTOMATIONS = Path(__file__).resolve().parent.parent / "deploy" / "automations.yaml"
 
 
@@ -56,8 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--block", required=True, help='notification block, "type-slug/name"')
     parser.add_argument("--interval", type=float, default=300, help="poll-feeds schedule interval, seconds")
     parser.add_argument("--zombie-after", type=float, default=90, help="seconds without a heartbeat")
+    parser.add_argument("--file", type=Path, default=AUTOMATIONS, help="the automations YAML")
     args = parser.parse_args(argv)
-    ids = install(args.block, args.interval, args.zombie_after)
+    ids = install(args.block, args.interval, args.zombie_after, args.file)
     print(f"installed {len(ids)} automations")  # noqa: T201 - a command's one line of output
 
 

@@ -7,6 +7,8 @@ without waiting for the next poll. It shares the outbox safely with `poll-feeds`
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from prefect import flow, get_run_logger
 
 from flows.common import as_task, core_logs_to, run_settings
@@ -37,4 +39,4 @@ def deliver_outbox(config_path: str | None = None) -> dict[str, int]:
         publish_delivery(d)  # a table a minute saying "(none)" would bury the ones that matter
     emit_delivery_events(d)
     check_delivered(counts, d)
-    return counts.__dict__
+    return asdict(counts)

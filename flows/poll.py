@@ -7,6 +7,8 @@ due feeds are polled by ``poll-shard`` runs on the work pool instead (flows/shar
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from prefect import flow, get_run_logger
 
 from flows.common import as_task, core_logs_to, run_settings
@@ -50,7 +52,7 @@ def poll_feeds(
             publish_sharded(counts, delivery)
             emit_delivery_events(delivery)
             check_delivered(counts, delivery)
-            return counts.__dict__
+            return asdict(counts)
         before = rt.store.load_feeds(names)
         report = run_cycle(rt, stage=as_task, logger=logger)
         transitions = feed_transitions(before, rt.store.load_feeds(names))
@@ -60,4 +62,4 @@ def poll_feeds(
     emit_delivery_events(report.delivery)
     emit_feed_events(transitions)
     check_delivered(counts, report.delivery)
-    return counts.__dict__
+    return asdict(counts)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, cast
 
 from prefect import flow, get_run_logger
@@ -54,7 +55,7 @@ def poll_shard(feeds: list[str], config_path: str | None = None, since: str | No
         logger.info(counts.line())
         publish_cycle(report, counts, [])
     emit_feed_events(transitions)
-    return Completed(message=counts.line(), data=counts.__dict__)
+    return Completed(message=counts.line(), data=asdict(counts))
 
 
 def fan_out(
