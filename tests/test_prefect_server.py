@@ -509,3 +509,35 @@ def _event(title: str) -> str:
 
 def _events_of(titles: list[str]) -> set[str]:
     return {_event(t) for t in titles}
+
+
+def test_serve_registers_its_own_deployments_and_leaves_the_pool_ones_alone(
+    stack: Stack, client: Any, tmp_path: Path, hooks: Callable[..., Hook], feeds: list[dict[str, str]]
+) -> None:
+    """`moverwatch serve` on the same server creates poll-feeds/serve and deliver-outbox/serve; the work-pool
+    deployments keep their pool, concurrency limit and active schedules, also after serve stops."""
+    cfg = _config(tmp_path / "serve.yaml", feeds, hooks(), "mwtest:serve:")
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
+    serve = subprocess.Popen(
+        [str(BIN / "moverwatch"), "serve", "--config", str(cfg)],
+        env=stack.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if len([d for d in client.read_deployments() if d.name == "serve"]) == 2:
+                break
+            assert serve.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "serve did not register its deployments"
+            time.sleep(0.5)
+        served = client.read_deployment_by_name("poll-feeds/serve")
+        assert served.work_pool_name is None and served.global_concurrency_limit.limit == 1
+    finally:
+        _stop_group(serve)
+        log.close()
+    pool = client.read_deployment_by_name("poll-feeds/pool")
+    assert pool.work_pool_name == "moverwatch" and pool.global_concurrency_limit.limit == 1
+    assert pool.schedules and all(s.active for s in pool.schedules)
