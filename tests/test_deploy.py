@@ -119,9 +119,11 @@ def test_automations_render_to_valid_prefect_automations() -> None:
 @pytest.mark.parametrize("unit", UNITS)
 def test_systemd_unit_verifies_and_is_hardened(unit: str, tmp_path: Path) -> None:
     """The unit passes `systemd-analyze verify` (its ExecStart pointed at this checkout's venv) and
-    `systemd-analyze security` rates its exposure below 5; it stops with SIGTERM to the main process only."""
+    `systemd-analyze security` rates its exposure below 5; it stops by waiting for in-flight runs, then SIGTERM
+    to the main process only."""
     text = (DEPLOY / unit).read_text()
     assert "KillMode=mixed" in text and "KillSignal=SIGTERM" in text
+    assert re.search(r"^ExecStop=.*while pgrep -P \$MAINPID.*kill -TERM \$MAINPID", text, re.M)
     assert int(re.search(r"^TimeoutStopSec=(\d+)", text, re.M).group(1)) >= 300  # type: ignore[union-attr]
     local = tmp_path / unit
     local.write_text(text.replace("/opt/moverwatch/.venv", str(ROOT / ".venv")))
