@@ -89,6 +89,14 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log failing feeds, feeds with news, and a summary line.")
     ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Replay after an outage: alert only on news published after this (a duration back from "
+            "now, 6h, or an ISO time, 2026-03-02T08:00:00Z); older unseen news is recorded as seen.",
+        ),
+    ] = None,
 ) -> None:
     """Run one poll cycle: fetch, detect, dedup, alert. Exit 0 even if some feeds failed (they are listed)."""
     _setup_logging(verbose)
@@ -96,13 +104,19 @@ def run(
         if prefect:
             from flows.poll import poll_feeds
 
-            counts = poll_feeds(str(config) if config else None)
+            counts = poll_feeds(str(config) if config else None, since=since)
             typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
             return
-        from moverwatch.pipeline import run_cycle
-        from moverwatch.runtime import open_runtime
+        from moverwatch.pipeline import replay_settings, run_cycle
+        from moverwatch.runtime import open_runtime, utcnow
 
-        with open_runtime(_resolved(load_settings(config)), console=typer.echo) as rt:
+        settings = load_settings(config)
+        if since:
+            try:
+                settings = replay_settings(settings, since, utcnow())
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--since") from None
+        with open_runtime(_resolved(settings), console=typer.echo) as rt:
             advance, stop = _progress(len(rt.settings.feeds))
             try:
                 report = run_cycle(rt, on_feed_done=advance)

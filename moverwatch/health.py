@@ -2,7 +2,9 @@
 
 Rules: a success resets failures and schedules the next poll one interval later; the n-th consecutive
 failure waits ``interval × 2^(n-1)`` capped at ``backoff_cap_s``, or longer if the server's Retry-After
-asks for it; 410 Gone disables the feed (rss2email's rule) until someone re-enables it; a permanent
+asks for it. Every such delay is shortened by ``POLL_SLACK`` of the interval: the run scheduled one interval
+after this one starts a hair earlier than this run's clock read (scheduler jitter, worker start-up), and
+without the slack it would find the feed not yet due and poll it only one interval later still; 410 Gone disables the feed (rss2email's rule) until someone re-enables it; a permanent
 redirect replaces the stored URL. The record itself (``FeedHealth``) is in ``moverwatch.models``.
 """
 
@@ -20,6 +22,9 @@ from moverwatch.redact import redact_text
 
 # A server may ask for any Retry-After; beyond a day it is more likely a bug than a plan.
 _MAX_RETRY_AFTER_S = 24 * 3600.0
+# The share of a feed's interval by which its next poll comes early, so the next scheduled run finds it due
+# (a run that starts up to 10% of the interval earlier or later than the one before still polls it).
+POLL_SLACK = 0.1
 
 
 def feed_alarm(h: FeedHealth, now: datetime, down_after: timedelta) -> Literal["down", "recovered"] | None:
@@ -103,7 +108,7 @@ def next_health(
             last_error=None,
             consecutive_failures=0,
             items_seen=prev.items_seen + max(0, new_items),
-            next_poll=now + timedelta(seconds=interval_s),
+            next_poll=now + timedelta(seconds=interval_s * (1 - POLL_SLACK)),
             etag=etag if etag is not None else prev.etag,
             last_modified=last_modified if last_modified is not None else prev.last_modified,
             body_hash=body_hash if body_hash is not None else prev.body_hash,
@@ -126,7 +131,7 @@ def next_health(
             disabled=True,
             failing_since=failing_since,
         )
-    delay = backoff_s(failures, interval_s, backoff_cap_s)
+    delay = backoff_s(failures, interval_s, backoff_cap_s) - interval_s * POLL_SLACK
     if retry_after_s is not None and retry_after_s > 0:
         delay = max(delay, min(retry_after_s, _MAX_RETRY_AFTER_S))
     return replace(

@@ -13,9 +13,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pydantic import TypeAdapter, ValidationError
+
+from moverwatch.config import Duration, Settings
 from moverwatch.dedup import EventRecord, decide, event_key, item_keys
 from moverwatch.detect.aliases import normalize_text
 from moverwatch.errors import BlockedFeedError, TransientFeedError
@@ -509,3 +512,23 @@ def run_cycle(
     report.dead_total = len(rt.store.dead_letters())
     report.seconds = time.perf_counter() - t0
     return report
+
+
+# -- replay after an outage -----------------------------------------------------------------------------
+def replay_settings(settings: Settings, since: str, now: datetime) -> Settings:
+    """Settings for a cycle that alerts only on news published after ``since``: a duration back from ``now``
+    ("6h", "2d") or an aware ISO time ("2026-03-02T08:00:00Z"). Older unseen items are recorded as seen, so
+    a restart after a long outage does not flood the channels (``max_age`` for this one cycle)."""
+    try:
+        window: timedelta = TypeAdapter(Duration).validate_python(since)
+    except ValidationError:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            raise ValueError(f"--since {since!r}: give a duration (6h, 2d) or an ISO time") from None
+        if start.tzinfo is None:
+            raise ValueError(f"--since {since!r}: give the time zone (e.g. 2026-03-02T08:00:00Z)") from None
+        window = now - start
+    if window <= timedelta(0):
+        raise ValueError(f"--since {since!r} is not in the past")
+    return settings.model_copy(update={"max_age": window})

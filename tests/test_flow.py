@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def test_flow_alerts_each_move_once_and_nothing_on_rerun(
     assert "https://www.asiafinancial.com/alibaba-shares-jump-14" in baba["message"]
 
     again = poll_feeds(cfg)
-    assert again["sent"] == 0 and again["new_items"] == 0
+    assert again["sent"] == 0 and again["new"] == 0
     assert webhook.moves() == moves
 
 
@@ -105,8 +106,8 @@ def test_old_items_are_recorded_but_not_alerted(
     cfg = _config(tmp_path, feed_server, webhook, f"sqlite:///{tmp_path}/state.db")
     Path(cfg).write_text(Path(cfg).read_text().replace(f"max_age: {EVER}", "max_age: 24h"))
     counts = poll_feeds(cfg)
-    assert counts["new_items"] > 0 and counts["sent"] == 0
-    assert poll_feeds(cfg)["new_items"] == 0
+    assert counts["new"] > 0 and counts["sent"] == 0
+    assert poll_feeds(cfg)["new"] == 0
 
 
 def test_channel_url_from_prefect_secret_block(
@@ -121,3 +122,43 @@ def test_channel_url_from_prefect_secret_block(
     assert webhook.url() not in cfg.read_text()
     counts = poll_feeds(str(cfg))
     assert counts["sent"] == len(webhook.messages) > 0
+
+
+def test_run_whose_every_send_fails_ends_failed_and_says_why(
+    tmp_path: Path, feed_server: HTTPServer, make_webhook: Any
+) -> None:
+    """Every send failing makes the run Failed with the reason; the delivery warnings and the summary line
+    are in the run's own log; the summary artifact is keyed by the flow."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    hook = make_webhook(failures=10_000)
+    cfg = _config(tmp_path, feed_server, hook, f"sqlite:///{tmp_path}/state.db")
+    state = poll_feeds(cfg, return_state=True)
+    assert state.is_failed()
+    assert "every send failed" in (state.message or "") and "500" in (state.message or "")
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 20
+        while True:  # the API log handler ships logs in batches, a moment after the run ends
+            logs = [
+                log.message
+                for log in client.read_logs(
+                    log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])), limit=200
+                )
+            ]
+            if any(m.startswith("feeds=") for m in logs) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        summary = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["poll-feeds-summary"])), limit=200
+        )
+    assert any(m.startswith("moverwatch.outbox.deliver: alert ") and "failed" in m for m in logs), logs
+    assert any(m.startswith("feeds=2 new=") and " sent=0 failed=" in m for m in logs), logs
+    mine = [a for a in summary if a.flow_run_id == run_id]
+    assert mine and "## Failing feeds" in str(mine[0].data) and "sent=0" in (mine[0].description or "")

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from moverwatch.health import backoff_s, health_table, new_health, next_health
+from moverwatch.health import POLL_SLACK, backoff_s, health_table, new_health, next_health
 from moverwatch.models import FeedHealth
 
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
 INTERVAL = 300.0
 URL = "https://www.asiafinancial.com/feed"
+SLACK = INTERVAL * POLL_SLACK  # every scheduled delay comes this much early (the next run finds it due)
 
 
 def fresh() -> FeedHealth:
@@ -37,8 +38,8 @@ def test_success_schedules_next_poll_and_records_validators() -> None:
     )  # fmt: skip
     assert h.last_status == "ok" and h.last_http == 200 and h.last_success == NOW
     assert (h.etag, h.body_hash, h.items_seen) == ('"v1"', "abc", 5)
-    assert h.next_poll == NOW + timedelta(seconds=INTERVAL)
-    assert not h.is_due(NOW) and h.is_due(NOW + timedelta(seconds=INTERVAL))
+    assert h.next_poll == NOW + timedelta(seconds=INTERVAL - SLACK)
+    assert not h.is_due(NOW) and h.is_due(NOW + timedelta(seconds=INTERVAL - SLACK))
 
 
 def test_not_modified_keeps_previous_validators() -> None:
@@ -60,8 +61,8 @@ def test_failures_back_off_exponentially_up_to_the_cap() -> None:
         h = fail(h)
         assert h.next_poll is not None
         delays.append((h.next_poll - NOW).total_seconds())
-    assert delays[:5] == [300, 600, 1200, 2400, 4800]
-    assert max(delays) == 6 * 3600 and delays[-1] == 6 * 3600
+    assert delays[:5] == [d - SLACK for d in (300, 600, 1200, 2400, 4800)]
+    assert max(delays) == 6 * 3600 - SLACK and delays[-1] == 6 * 3600 - SLACK
     assert h.consecutive_failures == 12 and h.last_status == "error" and h.last_error == "boom"
 
 
@@ -78,7 +79,7 @@ def test_retry_after_longer_than_backoff_is_respected() -> None:
     h = fail(fresh(), http_status=429, error_kind="transient", retry_after_s=3600)
     assert h.next_poll == NOW + timedelta(seconds=3600)
     h = fail(fresh(), http_status=503, error_kind="transient", retry_after_s=5)
-    assert h.next_poll == NOW + timedelta(seconds=INTERVAL)
+    assert h.next_poll == NOW + timedelta(seconds=INTERVAL - SLACK)
 
 
 def test_410_disables_the_feed() -> None:
@@ -91,7 +92,7 @@ def test_410_disables_the_feed() -> None:
 def test_bot_challenge_is_reported_as_blocked() -> None:
     """A Cloudflare challenge shows as 'blocked' and backs off like any failure."""
     h = fail(fresh(), http_status=403, error_kind="blocked")
-    assert h.last_status == "blocked" and h.next_poll == NOW + timedelta(seconds=INTERVAL)
+    assert h.last_status == "blocked" and h.next_poll == NOW + timedelta(seconds=INTERVAL - SLACK)
 
 
 def test_permanent_redirect_updates_the_url() -> None:
@@ -142,6 +143,8 @@ def test_health_table_lists_every_feed() -> None:
     table = health_table([("af", URL, ok), ("old", URL, gone), ("new", URL, None)], now=NOW)
     lines = table.splitlines()
     assert lines[0].split()[:2] == ["FEED", "STATUS"] and len(lines) == 4
-    assert lines[1].split()[:3] == ["af", "ok", "200"] and "2025-02-21 11:35Z" in lines[1]
+    assert (
+        lines[1].split()[:3] == ["af", "ok", "200"] and "2025-02-21 11:34Z" in lines[1]
+    )  # 11:35 less the slack
     assert lines[2].split()[:2] == ["old", "disabled"] and "never" in lines[2] and "gone (410)" in lines[2]
     assert lines[3].split()[:2] == ["new", "never"] and "due" in lines[3]
