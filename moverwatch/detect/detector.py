@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from moverwatch.detect.aliases import AliasMatcher, Mention, _lower_same_length, normalize_text
-from moverwatch.detect.grammar import _AMOUNT, _MV, LEXICON, Statement, read_predicate, window_reason
+from moverwatch.detect.grammar import read_predicate
+from moverwatch.detect.lexicon import AMOUNT, LEXICON, MV
+from moverwatch.detect.statements import Statement
+from moverwatch.detect.window import window_reason
 from moverwatch.models import Direction, Move, Where
 from moverwatch.watchlist import Watchlist
 
@@ -116,11 +119,11 @@ _MCAP_PREFIX_RE = re.compile(
     r"\b(?P<verb>wipe[sd]?|wiping|erase[sd]?|erasing|knock(?:s|ed|ing)?|shave[sd]?|shaving|slash(?:es|ed|ing)?|"
     r"strip(?:s|ped|ping)?|add(?:s|ed|ing)?)\s+(?:out\s+)?(?:about\s+|nearly\s+|more than\s+|over\s+|some\s+|"
     r"almost\s+|roughly\s+)?"
-    + _AMOUNT
+    + AMOUNT
     + r"\s+(?:(?:of|in)\s+market\s+value\s+)?(?:off|from|to)\s+(?:the\s+)?$",
     re.I,
 )
-_MV_TAIL_RE = re.compile(r"\s*(?:'s?\s+)?(?:combined\s+)?(?:" + _MV + r")\b", re.I)
+_MV_TAIL_RE = re.compile(r"\s*(?:'s?\s+)?(?:combined\s+)?(?:" + MV + r")\b", re.I)
 _CONDITIONAL_PREFIX_RE = re.compile(r"\b(?:if|unless|whether)\b[^;:]*$", re.I)
 _OPENER_RE = re.compile(r"(?:^|[;:]\s*)([^;:,]{3,60}),\s*(?:the\s+)?$")
 _PREFIX_WINDOW = 160
