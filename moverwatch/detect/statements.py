@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from moverwatch.detect.lexicon import (
@@ -61,6 +62,282 @@ class Statement:
     list_len: int = 0
 
 
+class _Reader:
+    """Reads one predicate region token by token: one handler per token kind, the open phrase in fields.
+
+    A *phrase* is opened by a move verb or noun (``jumps``, ``a 6% drop``), a particle (``up``) or a light
+    verb (``closes``, ``posts``); sizes inside it take its direction. A mild or strong word without a size
+    stays *pending* until the phrase ends, so ``jumps 14%`` is one size statement, not a word and a size.
+    """
+
+    __slots__ = (
+        "region", "orig", "inherited", "mv", "causative", "found", "anchors", "sized", "pending",
+        "p_dir", "p_start", "p_verb", "p_sized", "p_strong", "p_word", "saw_move_verb",
+    )  # fmt: skip
+
+    def __init__(self, region: str, orig: str, pos: int, inherited: str | None, mv: bool, causative: bool):
+        self.region = region
+        self.orig = orig
+        self.inherited = inherited  # direction of an elided verb ("Samsung rises 6%, SK Hynix 9%")
+        self.mv = mv  # the subject was "X market value": amounts are market-value changes
+        self.causative = causative
+        self.found: list[tuple[int, Statement]] = []  # (region offset, statement)
+        self.anchors: dict[int, int] = {}  # size offset -> start of its phrase ("loss of 30%": "loss")
+        self.sized: list[tuple[Statement, int, int]] = []  # the current list of sizes: statement, start, end
+        self.pending: Statement | None = None
+        self.p_dir: str | None = None  # direction of the open phrase
+        self.p_start = pos
+        self.p_verb = False  # the open phrase has a move verb/noun/particle
+        self.p_sized = False  # ... and a size
+        self.p_strong = False
+        self.p_word = ""
+        self.saw_move_verb = False
+
+    def read(self) -> list[tuple[int, Statement]]:
+        tokens = list(TOKEN_RE.finditer(self.region, self.p_start))
+        i = 0
+        while i < len(tokens):
+            handler = _HANDLERS.get(tokens[i].lastgroup or "")
+            if handler is None:
+                i += 1
+                continue
+            i = handler(self, tokens, i)
+        if self.pending is not None and not self.p_sized:
+            self.found.append((self.p_start, self.pending))
+        self.found.sort(key=lambda p: p[0])
+        return self.found
+
+    def _open(self, start: int, direction: str | None, has_verb: bool) -> None:
+        """End the open phrase (keeping its pending word) and open a new one at ``start``."""
+        if self.pending is not None and not self.p_sized:
+            self.found.append((self.p_start, self.pending))
+        self.pending = None
+        self.sized = []
+        self.p_start = start
+        self.p_dir = direction
+        self.p_verb = has_verb
+        self.p_sized = False
+
+    def _direct_sizes(self, direction: str) -> None:
+        """A direction word right after sizes gives them its direction ("a 15% weekly gain", "8% lower")."""
+        for st, _s, _e in self.sized:
+            if st.direction is None or st.reason == "dir-from-verb":
+                st.direction = direction
+                st.reason = ""
+
+    # -- handlers: (reader, tokens, index) -> index of the next token to read -----------------------------
+    def on_word(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.3 move words open a phrase with a direction; light verbs open one without."""
+        t = tokens[i]
+        w = t.group("word")
+        if w in LEXICON and not COMPOUND_NOUN_RE.match(self.region, t.end()):
+            d, strong = LEXICON[w]
+            if (
+                self.sized
+                and d is not None
+                and _ADJ_BEFORE_NOUN.match(self.region[self.sized[-1][2] : t.start()])
+            ):
+                self._direct_sizes(d)
+                return i + 1
+            if (
+                self.sized
+                and d is None
+                and _ADJ_BEFORE_NOUN.match(self.region[self.sized[-1][2] : t.start()])
+            ):
+                return i + 1
+            self._open(t.start(), None, True)
+            self.saw_move_verb = True
+            nxt = i + 1
+            m_part = _PARTICLE_AFTER_RE.match(self.region, t.end())
+            if m_part:
+                d = "up" if m_part.group(1) in ("up", "higher") else "down"
+                if w in ("give", "gives", "gave", "given", "giving") and m_part.group(1) == "up":
+                    d = "down"
+                nxt += 1  # the particle token is part of this verb
+            self.p_dir, self.p_strong, self.p_word = d, strong, w
+            if d is not None:
+                self.pending = Statement(d, None, strong, "word", t.group(0))
+                if not strong:
+                    self.pending.eligible = False
+                    self.pending.reason = f"mild word {w!r} without a size"
+            return nxt
+        if w in LEAD_WORDS or w in LIGHT_VERBS:
+            self._open(t.start(), None, False)
+        return i + 1
+
+    def on_particle(self, tokens: list[re.Match[str]], i: int) -> int:
+        """``up``/``down``/``higher``/``lower``: directs a size just before it, else a mild word (§6.3)."""
+        t = tokens[i]
+        text = t.group(0)
+        d = "up" if text in ("up", "higher") else "down"
+        if self.sized and not self.region[self.sized[-1][2] : t.start()].strip():
+            self._direct_sizes(d)
+        else:
+            self._open(t.start(), d, True)
+            self.pending = Statement(
+                d, None, False, "word", text, False, f"mild word {text!r} without a size"
+            )
+        return i + 1
+
+    def on_pct(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.1 a percentage size; its direction from the sign, the open phrase or the elided verb (§7)."""
+        t = tokens[i]
+        region = self.region
+        if _TO_LEVEL_RE.search(region, max(0, t.start() - 25), t.start()):
+            return i + 1  # "to 40%": a level, not a change
+        after = region[t.end() : t.end() + 40]
+        if _SIZE_OF_OTHER_RE.match(after) or _POINTS_AFTER_RE.match(after):
+            return i + 1  # a number about something else ("25% auto tariffs", "at a 6.6% discount")
+        sign = t.group("sign")
+        d: str | None
+        if sign:
+            d, why = ("up" if sign == "+" else "down"), ""
+        elif self.p_dir is not None:
+            d, why = self.p_dir, "dir-from-verb"
+        elif not self.p_verb and not self.saw_move_verb:
+            d, why = self.inherited, "dir-from-verb"
+        else:
+            d, why = None, ""
+        ev_start = self.p_start if self.p_verb else t.start()
+        st = Statement(d, num(t.group("num")), self.p_strong, "size", self.orig[ev_start : t.end()].strip()[-60:],
+                       reason=why)  # fmt: skip
+        # Sizes joined by ",", "and" form a list ("fall 5%, 7% and 4%").
+        if self.sized and _LIST_SEP_RE.fullmatch(region, self.sized[-1][2], t.start()):
+            self.sized.append((st, t.start(), t.end()))
+        else:
+            self.sized = [(st, t.start(), t.end())]
+        self.p_sized = True
+        self.pending = None
+        if self.p_verb and (not self.found or self.found[-1][0] < self.p_start):
+            self.anchors[t.start()] = self.p_start  # the verb/noun opening this size's own phrase
+        self.found.append((t.start(), st))
+        return i + 1
+
+    def on_mult(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.1 multiples: double 100, triple 200, quadruple 300, halve 50 down."""
+        t = tokens[i]
+        m = t.group("mult")
+        value = 100.0 if m.startswith("doubl") else 200.0 if m.startswith("tripl") else 300.0
+        d = "up"
+        if m.startswith("halv"):
+            value, d = 50.0, "down"
+        st = Statement(d, value, True, "multiple", t.group(0))
+        self.found.append((t.start(), st))
+        self.sized = [(st, t.start(), t.end())]
+        self.p_sized = True
+        self.pending = None
+        return i + 1
+
+    def on_points(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.1 points are no size: noted on the pending word's evidence."""
+        if self.pending is not None:
+            self.pending.evidence += f" {tokens[i].group(0)} (points are no size)"
+        return i + 1
+
+    def on_limit(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.3 limit up/down, upper/lower circuit."""
+        t = tokens[i]
+        text = t.group(0)
+        d = "up" if ("up" in text or "upper" in text) else "down"
+        self.found.append((t.start(), Statement(d, None, True, "limit", text)))
+        return i + 1
+
+    def on_ddigit(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.3 ``double-digit gain/drop``."""
+        t = tokens[i]
+        noun = t.group("ddnoun")
+        if noun in LEXICON and LEXICON[noun][0]:
+            self.found.append((t.start(), Statement(LEXICON[noun][0], None, True, "word", t.group(0))))
+        return i + 1
+
+    def on_super(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.3 superlatives: ``biggest one-day gain since``, ``worst day since``."""
+        t = tokens[i]
+        text = t.group(0)
+        lead = text.split()[0]
+        d: str | None
+        if lead in ("best", "strongest"):
+            d = "up"
+        elif lead in ("worst", "weakest", "heaviest", "deepest"):
+            d = "down"
+        else:
+            d = LEXICON.get(t.group("supnoun"), (None, False))[0] or self.p_dir
+        if d is not None:
+            self.found.append((t.start(), Statement(d, None, True, "superlative", text)))
+        return i + 1
+
+    def on_most(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.3 ``(rise / fall) the most since``."""
+        t = tokens[i]
+        if self.p_dir is not None:
+            self.found.append((t.start(), Statement(self.p_dir, None, True, "superlative", t.group(0))))
+        return i + 1
+
+    def on_milestone(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.4 a milestone is strong only when reached by an arrival verb; ``record one-day drop`` is §6.3."""
+        t = tokens[i]
+        region = self.region
+        rec = RECORD_MOVE_RE.match(region, t.end()) if t.group(0).endswith("record") else None
+        if rec is not None:
+            if not _IN_NONPRICE_RE.match(region, rec.end()):
+                d = LEXICON[rec.group("rdnoun")][0]
+                evidence = region[t.start() : rec.end()].strip()
+                self.found.append((t.start(), Statement(d, None, True, "superlative", evidence)))
+            while i < len(tokens) and tokens[i].start() < rec.end():
+                i += 1
+            return i
+        before = region[: t.start()]
+        arrival = bool(_ARRIVAL_END_RE.search(before)) or (
+            (self.saw_move_verb or self.causative) and bool(_TO_END_RE.search(before))
+        )
+        text = t.group(0).strip()
+        d = "down" if _LOW_RE.search(text) else "up"
+        if arrival:
+            self.found.append((t.start(), Statement(d, None, True, "milestone", text)))
+        else:
+            why = "milestone without an arrival verb (a level, not a move)"
+            self.found.append((t.start(), Statement(d, None, False, "milestone", text, False, why)))
+        return i + 1
+
+    def on_amount(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.5 a currency amount of market value gained or lost; a level reached is not a change (§4)."""
+        t = tokens[i]
+        before = self.region[max(0, t.start() - 15) : t.start()]
+        is_mv = self.mv or bool(_MV_AFTER_RE.match(self.region, t.end()))
+        level = _AMOUNT_LEVEL_RE.search(before)
+        if is_mv and level and self.pending is not None:
+            # "market value jumps to $5 trillion": a level reached, not a change.
+            self.pending.eligible = False
+            self.pending.reason = "market-value level, not a change"
+        if is_mv and self.p_dir is not None and not level:
+            evidence = f"{self.p_word} {t.group(0)} market value"
+            self.found.append((t.start(), Statement(self.p_dir, None, True, "mcap", evidence)))
+            self.pending = None
+            self.p_sized = True
+        return i + 1
+
+    def on_nonprice(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§4 "rises 2% and revenue jumps 30%": what follows is about the other quantity; stop reading."""
+        return len(tokens)
+
+
+_Handler = Callable[[_Reader, list[re.Match[str]], int], int]
+_HANDLERS: dict[str, _Handler] = {
+    "word": _Reader.on_word,
+    "particle": _Reader.on_particle,
+    "pct": _Reader.on_pct,
+    "mult": _Reader.on_mult,
+    "points": _Reader.on_points,
+    "limit": _Reader.on_limit,
+    "ddigit": _Reader.on_ddigit,
+    "super": _Reader.on_super,
+    "most": _Reader.on_most,
+    "milestone": _Reader.on_milestone,
+    "amount": _Reader.on_amount,
+    "nonprice": _Reader.on_nonprice,
+}
+
+
 def interpret(
     region: str,
     orig: str,
@@ -70,242 +347,28 @@ def interpret(
     sentence_low: str,
     causative: bool = False,
 ) -> list[Statement]:
-    tokens = [m for m in TOKEN_RE.finditer(region, pos)]
-    phrase_dir: str | None = None  # direction of the current verb phrase
-    phrase_start = pos
-    phrase_has_verb = False
-    phrase_sized = False
-    phrase_strong = False
-    phrase_word = ""
-    pending_word: Statement | None = None
-    sized: list[tuple[Statement, int, int]] = []  # statement, start, end in region
-    statements: list[tuple[int, Statement]] = []  # (region offset, statement)
-    anchors: dict[int, int] = {}  # size offset -> start of its noun/verb phrase ("loss of 30%": "loss")
-    saw_move_verb = False
+    """The move statements of ``region`` (lower-cased predicate; ``orig`` the same span as written) from
+    ``pos``, each with its time-window eligibility (§5) and its place in a list of sizes (§3.2)."""
+    reader = _Reader(region, orig, pos, inherited, mv, causative)
+    found = reader.read()
+    apply_windows(region, found, reader.anchors, sentence_low)
+    _mark_lists(region, found)
+    return [st for _off, st in found]
 
-    def flush_word() -> None:
-        nonlocal pending_word
-        if pending_word is not None and not phrase_sized:
-            statements.append((phrase_start, pending_word))
-        pending_word = None
 
-    i = 0
-    while i < len(tokens):
-        t = tokens[i]
-        kind = t.lastgroup
-        text = t.group(0)
-        if kind == "word":
-            w = t.group("word")
-            if w in LEXICON and not COMPOUND_NOUN_RE.match(region, t.end()):
-                d, strong = LEXICON[w]
-                # A noun right after a size gives that size its direction ("a 15% weekly gain").
-                if sized and _ADJ_BEFORE_NOUN.match(region[sized[-1][2] : t.start()]):
-                    for st, _s, _e in sized:
-                        if st.direction is None or st.reason == "dir-from-verb":
-                            st.direction = d
-                            st.reason = ""
-                    i += 1
-                    continue
-                flush_word()
-                sized = []
-                phrase_start = t.start()
-                phrase_has_verb = True
-                phrase_sized = False
-                saw_move_verb = True
-                m_part = _PARTICLE_AFTER_RE.match(region, t.end())
-                if m_part:
-                    d = "up" if m_part.group(1) in ("up", "higher") else "down"
-                    if w in ("give", "gives", "gave", "given", "giving") and m_part.group(1) == "up":
-                        d = "down"
-                    i += 1  # skip the particle token
-                phrase_dir = d
-                phrase_strong = strong
-                phrase_word = w
-                if d is not None:
-                    pending_word = Statement(d, None, strong, "word", text)
-                    if not strong:
-                        pending_word.eligible = False
-                        pending_word.reason = f"mild word {w!r} without a size"
-            elif w in LEAD_WORDS or w in LIGHT_VERBS:
-                # A light verb ("posts", "closes") opens a phrase whose direction comes from what follows.
-                flush_word()
-                sized = []
-                phrase_start = t.start()
-                phrase_dir = None
-                phrase_has_verb = False
-                phrase_sized = False
-            i += 1
-            continue
-        if kind == "particle":
-            d = "up" if text in ("up", "higher") else "down"
-            if sized and not region[sized[-1][2] : t.start()].strip():
-                for st, _s, _e in sized:
-                    if st.reason == "dir-from-verb" or st.direction is None:
-                        st.direction = d
-                        st.reason = ""
-            else:
-                flush_word()
-                sized = []
-                phrase_start = t.start()
-                phrase_dir = d
-                phrase_has_verb = True
-                phrase_sized = False
-                pending_word = Statement(
-                    d, None, False, "word", text, False, f"mild word {text!r} without a size"
-                )
-            i += 1
-            continue
-        if kind == "pct":
-            before = region[max(0, t.start() - 25) : t.start()]
-            after = region[t.end() : t.end() + 40]
-            if _TO_LEVEL_RE.search(before):
-                i += 1  # "to 40%": a level, not a change
-                continue
-            if _SIZE_OF_OTHER_RE.match(after) or _POINTS_AFTER_RE.match(after):
-                i += 1  # a number about something else ("25% auto tariffs", "at a 6.6% discount")
-                continue
-            sign = t.group("sign")
-            value = num(t.group("num"))
-            if sign:
-                d2: str | None = "up" if sign == "+" else "down"
-                why = ""
-            elif phrase_dir is not None:
-                d2, why = phrase_dir, "dir-from-verb"
-            elif not phrase_has_verb and not saw_move_verb:
-                d2, why = inherited, "dir-from-verb"
-            else:
-                d2, why = None, ""
-            evidence = (
-                orig[phrase_start : t.end()].strip() if phrase_has_verb else orig[t.start() : t.end()].strip()
-            )
-            st = Statement(d2, value, phrase_strong, "size", evidence[-60:], reason=why)
-            # Sizes joined by ",", "and" form a list ("fall 5%, 7% and 4%").
-            if sized and _LIST_SEP_RE.fullmatch(region, sized[-1][2], t.start()):
-                sized.append((st, t.start(), t.end()))
-            else:
-                sized = [(st, t.start(), t.end())]
-            phrase_sized = True
-            pending_word = None
-            if phrase_has_verb and (not statements or statements[-1][0] < phrase_start):
-                anchors[t.start()] = phrase_start  # the verb/noun opening this size's own phrase
-            statements.append((t.start(), st))
-            i += 1
-            continue
-        if kind == "mult":
-            m = t.group("mult")
-            value = 100.0 if m.startswith("doubl") else 200.0 if m.startswith("tripl") else 300.0
-            d3 = "up"
-            if m.startswith("halv"):
-                value, d3 = 50.0, "down"
-            st = Statement(d3, value, True, "multiple", text)
-            statements.append((t.start(), st))
-            sized = [(st, t.start(), t.end())]
-            phrase_sized = True
-            pending_word = None
-            i += 1
-            continue
-        if kind == "points":
-            if pending_word is not None:
-                pending_word.evidence += f" {text} (points are no size)"
-            i += 1
-            continue
-        if kind == "limit":
-            d4 = "up" if ("up" in text or "upper" in text) else "down"
-            statements.append((t.start(), Statement(d4, None, True, "limit", text)))
-            i += 1
-            continue
-        if kind == "ddigit":
-            noun = t.group("ddnoun")
-            if noun in LEXICON and LEXICON[noun][0]:
-                statements.append((t.start(), Statement(LEXICON[noun][0], None, True, "word", text)))
-            i += 1
-            continue
-        if kind == "super":
-            noun = t.group("supnoun")
-            lead = text.split()[0]
-            d5: str | None
-            if lead in ("best", "strongest"):
-                d5 = "up"
-            elif lead in ("worst", "weakest", "heaviest", "deepest"):
-                d5 = "down"
-            else:
-                d5 = LEXICON.get(noun, (None, False))[0] or phrase_dir
-            if d5 is not None:
-                statements.append((t.start(), Statement(d5, None, True, "superlative", text)))
-            i += 1
-            continue
-        if kind == "most":
-            if phrase_dir is not None:
-                statements.append((t.start(), Statement(phrase_dir, None, True, "superlative", text)))
-            i += 1
-            continue
-        if kind == "milestone" and is_record_move(t, region):
-            rec = RECORD_MOVE_RE.match(region, t.end())
-            assert rec is not None
-            if not _IN_NONPRICE_RE.match(region, rec.end()):
-                d6 = LEXICON[rec.group("rdnoun")][0]
-                evidence = region[t.start() : rec.end()].strip()
-                statements.append((t.start(), Statement(d6, None, True, "superlative", evidence)))
-            while i < len(tokens) and tokens[i].start() < rec.end():
-                i += 1
-            continue
-        if kind == "milestone":
-            before = region[: t.start()]
-            arrival = bool(_ARRIVAL_END_RE.search(before)) or (
-                (saw_move_verb or causative) and bool(_TO_END_RE.search(before))
-            )
-            low_high = "down" if _LOW_RE.search(text) else "up"
-            if arrival:
-                statements.append((t.start(), Statement(low_high, None, True, "milestone", text.strip())))
-            else:
-                statements.append(
-                    (
-                        t.start(),
-                        Statement(
-                            low_high, None, False, "milestone", text.strip(), False,
-                            "milestone without an arrival verb (a level, not a move)",
-                        ),
-                    )
-                )  # fmt: skip
-            i += 1
-            continue
-        if kind == "amount":
-            before = region[max(0, t.start() - 15) : t.start()]
-            after = region[t.end() : t.end() + 40]
-            is_mv = mv or bool(_MV_AFTER_RE.match(after))
-            level = _AMOUNT_LEVEL_RE.search(before)
-            if is_mv and level and pending_word is not None:
-                # "market value jumps to $5 trillion": a level reached, not a change (§4, §6.5).
-                pending_word.eligible = False
-                pending_word.reason = "market-value level, not a change"
-            if is_mv and phrase_dir is not None and not level:
-                statements.append(
-                    (
-                        t.start(),
-                        Statement(phrase_dir, None, True, "mcap", f"{phrase_word} {text} market value"),
-                    )
-                )
-                pending_word = None
-                phrase_sized = True
-            i += 1
-            continue
-        if kind == "nonprice":
-            # "rises 2% and revenue jumps 30%": what follows is about the other quantity.
-            break
-        i += 1
-    if pending_word is not None and not phrase_sized:
-        statements.append((phrase_start, pending_word))
-    statements.sort(key=lambda p: p[0])
-    # Time window (§5) of each statement: from its own text up to the next statement.
-    # A milestone or superlative inside a scope describes the move ("falls 10% from its record high"), so it
-    # does not end the scope of the statement before it.
-    # A W2 marker belongs to the statement it qualifies (§5 "unless a W2 marker applies to it"): one in a
-    # following participle clause or premodifying the next move noun is carried over to that statement.
-    offsets = [p[0] for p in statements]
-    kinds = [p[1].kind for p in statements]
+def apply_windows(
+    region: str, found: list[tuple[int, Statement]], anchors: dict[int, int], sentence_low: str
+) -> None:
+    """§5: mark each statement outside the eligible window, from its own scope (its text up to the next one).
+
+    A milestone or superlative inside a scope describes the move ("falls 10% from its record high"), so it
+    does not end the scope of the statement before it. A W2 marker belongs to the statement it qualifies: one
+    in a following participle clause or premodifying the next move noun is carried over to that statement.
+    """
+    offsets = [p[0] for p in found]
+    kinds = [p[1].kind for p in found]
     carried: dict[int, str] = {}
-    out: list[Statement] = []
-    for k, (off, st) in enumerate(statements):
+    for k, (off, st) in enumerate(found):
         nxt = len(region)
         k_next = -1
         for k2 in range(k + 1, len(offsets)):
@@ -316,19 +379,15 @@ def interpret(
         cut, carry = scope_end(region, off, nxt, anchors.get(nxt, nxt), k_next >= 0)
         if carry < nxt and k_next >= 0:
             carried[k_next] = region[carry:nxt]
-        scope = carried.get(k, "") + region[off:cut]
         if st.kind == "size" and st.direction is None:
             st.eligible = False
             st.reason = "size without a direction"
         if st.reason == "dir-from-verb":
             st.reason = ""
-        why = window_reason(scope, sentence_low)
+        why = window_reason(carried.get(k, "") + region[off:cut], sentence_low)
         if why:
             st.eligible = False
             st.reason = why
-        out.append(st)
-    _mark_lists(region, statements)
-    return out
 
 
 def is_record_move(tok: re.Match[str], region: str) -> bool:
