@@ -1,0 +1,215 @@
+"""Attach subjects to statements (LABELING §3.1, §3.2, §3.4): who a predicate is about.
+
+Steps, each a function with its own tests:
+
+* :func:`attach_brackets` - a bracketed insertion right after a mention belongs to it (§3.1);
+* :func:`group_subjects` - coordinated names share one predicate (§3.2);
+* :func:`read_context` - what the words before a group say about it: object of a preposition or of
+  ``leads``/``beats`` (§3.4), causative verb (§3.1), market value wiped off it (§6.5), hypothetical or
+  forecaster's frame (§4), sentence-initial time adverbial (§5);
+* :func:`attribute` - map the predicate's statements onto the members (respectively-lists) and apply the
+  context's eligibility.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from moverwatch.detect.anaphora import Subject
+from moverwatch.detect.grammar import Predicate
+from moverwatch.detect.lexicon import AMOUNT, MV
+from moverwatch.detect.statements import Statement
+from moverwatch.detect.window import window_reason
+
+_GROUP_PLAIN_RE = re.compile(r"\s*(?:,\s*(?:(?i:and)\s+)?|(?i:and)\s+|&\s*|/\s*|or\s+)")
+_GROUP_NAMES_RE = re.compile(
+    r"(?:\s*(?:,|(?i:and)|&|/)\s*(?:(?i:and)\s+)?[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2})+\s*(?:,\s*(?:(?i:and)\s+)?|(?i:and)\s+|&\s*|/\s*)"
+)
+_GROUP_PAREN_RE = re.compile(
+    r"\s*[,.]?\s*(?:(?:Inc|Corp|Corporation|Co|Ltd|Limited|plc|Plc|PLC|Group|Holdings|Company|SA|NV|AG)\.?\s*)?"
+    r"\(\s*(?:[A-Za-z]+\s*:\s*)?"
+)
+_COUNT_SEP_RE = re.compile(r",|\band\b|&|/")
+# §3.1: "Sony Group Corp (NYSE: SONY, TYO: 6758)", "Samsung Electronics <005930.KS>", "Honda Motor Co (HMC)".
+# Company-form words may stand between the name and the bracket; a bracket holding a size is a list entry
+# ("Meituan (-8.2%)"), not an insertion.
+_BRACKET_RE = re.compile(
+    r"(?:,?\s+(?:Inc|Corp|Corporation|Co|Ltd|Limited|plc|Plc|PLC|Group|Holdings|Company|Motor|Motors|SA|NV|AG|"
+    r"SE|KK|Bhd|Tbk|AB|ASA|Oyj|SpA)\.?){0,3}\s*"
+    r"(?:\((?![^()]*(?:%|\bper\s?cent|\bpercent|\bpct\b))[^()]{1,60}\)|<[^<>%]{1,40}>|\[[^\[\]%]{1,40}\])"
+)
+
+_OBJECT_WORDS = {
+    "on", "in", "of", "for", "from", "to", "by", "at", "into", "over", "against", "about", "than", "behind", "vs",
+    "versus", "vs.", "toward", "towards", "via", "per", "under", "above", "below", "lead", "leads", "led", "join",
+    "joins", "joined", "joining", "beat", "beats", "top", "tops", "overtake", "overtakes", "overtook", "trail",
+    "trails", "outperform", "outperforms", "underperform", "underperforms", "buy", "buys", "sell", "sells",
+    "acquire", "acquires", "back", "backs", "invest", "invests", "said", "says", "say", "told", "tracking",
+    "track", "tracks", "tracked", "unlike",
+}  # fmt: skip
+_SECURITY_OF_RE = re.compile(r"\b(?:shares|stock|adrs|adss)\s+(?:of|in)\s*$", re.I)
+# A subject introduced by a forecaster's verb is an opinion about a move, not a move ("Citi sees X rising").
+_OPINION_BEFORE = {
+    "sees", "see", "saw", "expects", "expect", "expected", "forecasts", "forecast", "predicts", "predict", "tips",
+    "tipped", "bets", "wagers", "reckons", "thinks", "believes", "projects", "warns", "could", "would", "may",
+    "might", "will", "can", "should", "must",
+}  # fmt: skip
+# ... but "the chipmaker saw its stock sink 9%": a possessive anaphor after "saw" is what happened to it.
+_EXPERIENCER = {"sees", "see", "saw"}
+_CAUSE_UP_RE = re.compile(r"\b(?:lift|lifts|lifted|lifting|boost|boosts|boosted|boosting|propel\w*|push(?:es|ed|ing)?|"
+                          r"send(?:s|ing)?|sent|drive[sn]?|driving|drove|help(?:s|ed|ing)?)\s*$", re.I)  # fmt: skip
+_CAUSE_DOWN_RE = re.compile(r"\b(?:drag\w*|pull\w*|knock\w*|weigh\w*|dent\w*|hit|hits|hitting|sink\w*|sank)\s*$",
+                            re.I)  # fmt: skip
+# "could send Hang Seng up 5%", "is set to push Nikkei to a record": the causation is not realized (§4).
+_HYPO_BEFORE_CAUSE_RE = re.compile(
+    r"\b(?:could|can|may|might|would|will|shall|should|set to|poised to|expected to|likely to|about to|"
+    r"threatens? to|threatening to|seen|risks?)\s+(?:(?:help|helping)\s+)?$",
+    re.I,
+)
+_MCAP_PREFIX_RE = re.compile(
+    r"\b(?P<verb>wipe[sd]?|wiping|erase[sd]?|erasing|knock(?:s|ed|ing)?|shave[sd]?|shaving|slash(?:es|ed|ing)?|"
+    r"strip(?:s|ped|ping)?|add(?:s|ed|ing)?)\s+(?:out\s+)?(?:about\s+|nearly\s+|more than\s+|over\s+|some\s+|"
+    r"almost\s+|roughly\s+)?"
+    + AMOUNT
+    + r"\s+(?:(?:of|in)\s+market\s+value\s+)?(?:off|from|to)\s+(?:the\s+)?$",
+    re.I,
+)
+_MV_TAIL_RE = re.compile(r"\s*(?:'s?\s+)?(?:combined\s+)?(?:" + MV + r")\b", re.I)
+_CONDITIONAL_PREFIX_RE = re.compile(r"\b(?:if|unless|whether)\b[^;:]*$", re.I)
+_OPENER_RE = re.compile(r"(?:^|[;:]\s*)([^;:,]{3,60}),\s*(?:the\s+)?$")
+_PREV_WORD_RE = re.compile(r"([\w.$-]+)\W*$")
+PREFIX_WINDOW = (
+    160  # only the words just before a subject matter; keeps texts with thousands of mentions linear
+)
+_LEADING_NAMES_RE = re.compile(
+    r"(?:(?<=^)|(?<=[\s:;(]))(?:[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2}\s*(?:,\s*(?:(?i:and)\s+)?|\s+(?i:and)\s+|\s*&\s*))+$"
+)
+_NAME_SEP_RE = re.compile(r",\s*(?:(?i:and)\s+)?|\s+(?i:and)\s+|\s*&\s*")
+
+
+def attach_brackets(text: str, subjects: list[Subject], trace: list[str] | None = None) -> list[Subject]:
+    """Extend each mention over a bracketed insertion right after it; mentions inside it belong to it."""
+    if not any(c in text for c in "(<["):
+        return subjects
+    out: list[Subject] = []
+    for subj in subjects:
+        if out and subj.start < out[-1].end:
+            continue  # inside the previous mention's bracket ("Baidu Inc (NASDAQ: BIDU)")
+        if not subj.anaphor:
+            m = _BRACKET_RE.match(text, subj.end)
+            if m:
+                if trace is not None:
+                    trace.append(
+                        f"  [subjects] {subj.text!r}: bracket {text[subj.end : m.end()].strip()!r} belongs to it"
+                    )
+                subj = Subject(subj.start, m.end(), subj.ticker, subj.text)
+        out.append(subj)
+    return out
+
+
+def group_subjects(text: str, subjects: list[Subject]) -> list[list[Subject]]:
+    """Coordinated subjects (``Alibaba and JD.com``, ``Toyota, Honda, Nissan``) as one group each (§3.2).
+
+    Unwatched names inside the coordination are kept as placeholders (ticker -1) so that respectively-lists
+    map in order; the same ticker twice (``Tencent (0700.HK)``) is one member.
+    """
+    groups: list[list[Subject]] = []
+    for subj in subjects:
+        if groups and not subj.anaphor and not groups[-1][-1].anaphor:
+            members = groups[-1]
+            prev = members[-1]
+            between = text[prev.end : subj.start]
+            if _GROUP_PLAIN_RE.fullmatch(between):
+                members.append(subj)
+                continue
+            if _GROUP_NAMES_RE.fullmatch(between):
+                extra = len(_COUNT_SEP_RE.findall(between)) - 1
+                members.extend(Subject(prev.end, prev.end, -1, "(unwatched)") for _ in range(max(0, extra)))
+                members.append(subj)
+                continue
+            if _GROUP_PAREN_RE.fullmatch(between) and prev.ticker == subj.ticker:
+                members[-1] = Subject(prev.start, subj.end, subj.ticker, prev.text)
+                continue
+        groups.append([subj])
+    return groups
+
+
+@dataclass(slots=True)
+class Context:
+    """What the words before a subject group say about it."""
+
+    object_of: str = ""  # §3.4: the preposition or verb the group is the object of
+    causative: bool = False  # §3.1: the group is the object of a causative verb ("sends Hang Seng down")
+    cause_dir: str | None = None
+    mcap_dir: str | None = None  # §6.5: market value wiped off / added to the group
+    mcap_evidence: str = ""
+    hypothetical: str = ""  # §4: why a realized reading is excluded ("if ...", "Citi sees ...")
+    window: str = ""  # §5: a sentence-initial time adverbial outside the window
+    lead_names: int = 0  # unwatched names coordinated before the group (respectively-lists count them)
+
+
+def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, sentence_low: str) -> Context:
+    """Read the (bounded) prefix of the sentence before ``first``, the group's first member."""
+    ctx = Context()
+    p_start = max(s_start, first.start - PREFIX_WINDOW)
+    prefix = low[p_start : first.start]
+    prefix_orig = text[p_start : first.start]
+    mcap = _MCAP_PREFIX_RE.search(prefix_orig)
+    if mcap and _MV_TAIL_RE.match(tail):
+        ctx.mcap_dir = "up" if mcap.group("verb").lower().startswith("add") else "down"
+        ctx.mcap_evidence = mcap.group(0).strip()
+        return ctx
+    prev = _PREV_WORD_RE.search(prefix)
+    prev_word = prev.group(1) if prev else ""
+    if prev_word in _OBJECT_WORDS and not _SECURITY_OF_RE.search(prefix):
+        ctx.object_of = prev_word
+        return ctx
+    cause = _CAUSE_DOWN_RE.search(prefix)
+    if cause:
+        ctx.cause_dir = "down"
+    else:
+        cause = _CAUSE_UP_RE.search(prefix)
+        if cause:
+            ctx.cause_dir = "up"
+    ctx.causative = cause is not None
+    cond = _CONDITIONAL_PREFIX_RE.search(prefix)
+    experiencer = (
+        first.anaphor and prev_word in _EXPERIENCER and first.text.lower().startswith(("its ", "their "))
+    )
+    if cond:
+        ctx.hypothetical = f"hypothetical: {cond.group(0)[:30]!r}"
+    elif prev_word in _OPINION_BEFORE and not experiencer:
+        ctx.hypothetical = f"hypothetical: opinion/forecast {prev_word!r}"
+    elif cause and (hypo := _HYPO_BEFORE_CAUSE_RE.search(prefix, 0, cause.start())):
+        ctx.hypothetical = f"hypothetical: {hypo.group(0).strip()!r} {cause.group(0).strip()!r}"
+    # A sentence-initial time adverbial ("So far this year, X has gained 70%") scopes the clause.
+    opener = _OPENER_RE.search(prefix) if p_start == s_start else None
+    if opener and "%" not in opener.group(1):
+        ctx.window = window_reason(opener.group(1), sentence_low)
+    leading = _LEADING_NAMES_RE.search(prefix_orig)
+    ctx.lead_names = len(_NAME_SEP_RE.findall(leading.group(0))) if leading else 0
+    return ctx
+
+
+def attribute(
+    members: list[Subject], pred: Predicate, ctx: Context, question: str
+) -> Iterator[tuple[Subject, int, Statement]]:
+    """(member, statement index, statement) for each watched member: respectively-lists map sizes in order
+    (§3.2), and the context's hypothetical frame (§4) or opener (§5) makes a statement ineligible."""
+    k = ctx.lead_names + len(members) + pred.coord_names
+    for j0, m in enumerate(members):
+        if m.ticker < 0:
+            continue
+        j = ctx.lead_names + j0
+        for idx, st0 in enumerate(pred.statements):
+            if k >= 2 and st0.kind == "size" and st0.list_len == k and st0.list_index != j:
+                continue  # respectively / paired lists map in order
+            st = Statement(st0.direction, st0.pct, st0.strong, st0.kind, st0.evidence, st0.eligible, st0.reason,
+                           st0.list_index, st0.list_len)  # fmt: skip
+            if st.eligible:
+                why = question or ctx.hypothetical or ctx.window
+                if why:
+                    st.eligible, st.reason = False, why
+            yield m, idx, st
