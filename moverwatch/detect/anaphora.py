@@ -90,8 +90,9 @@ _COMPLEMENT_AFTER_RE = re.compile(
     + r")\s+[A-Z])"
 )
 # A news source quoted ("according to Nikkei Asia", "Nikkei Asia reported") is not a company antecedent.
-_SOURCE_BEFORE_RE = re.compile(r"\b(?i:according to|told|reported by|said in|cited by)\s+(?:the\s+)?$")
-_SOURCE_AFTER_RE = re.compile(r"\s*,?\s+(?i:reported|reports|said|says|wrote|newspaper|daily)\b")
+_SOURCE_BEFORE_RE = re.compile(
+    r"\b(?i:according to|told|reported by|cited by|report by|reports? in)\s+(?:the\s+)?$"
+)
 
 
 class Anaphor(NamedTuple):
@@ -166,10 +167,7 @@ def is_company_block(text: str, ex: Excluded) -> bool:
     rest = text[ex.start : ex.end].split(None, 1)
     if len(rest) < 2 or not rest[1][:1].isupper():
         return False  # "Amazon rainforest", "Shell shock", "block trade"
-    return not (
-        _SOURCE_BEFORE_RE.search(text, max(0, ex.start - 30), ex.start)
-        or _SOURCE_AFTER_RE.match(text, ex.end)
-    )
+    return not _SOURCE_BEFORE_RE.search(text, max(0, ex.start - 30), ex.start)
 
 
 class Resolver:

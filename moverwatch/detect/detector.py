@@ -31,7 +31,13 @@ from moverwatch.detect.decide import Found, decide
 from moverwatch.detect.grammar import read_predicate
 from moverwatch.detect.sentences import split_sentences
 from moverwatch.detect.statements import Statement
-from moverwatch.detect.subjects import attach_brackets, attribute, group_subjects, read_context
+from moverwatch.detect.subjects import (
+    appositive_resume,
+    attach_brackets,
+    attribute,
+    group_subjects,
+    read_context,
+)
 from moverwatch.models import Move, Where
 from moverwatch.watchlist import Watchlist
 
@@ -182,8 +188,18 @@ class Detector:
         for gi, members in enumerate(groups):
             first = next(m for m in members if m.ticker >= 0)
             last = members[-1]
+            tail_start = last.end
             tail_end = groups[gi + 1][0].start if gi + 1 < len(groups) else s_end
-            tail, low_tail = text[last.end : tail_end], low[last.end : tail_end]
+            resume = appositive_resume(text, tail_start, tail_end, s_end)
+            if resume >= 0:
+                # the predicate is after the appositive: up to the next subject that follows it
+                tail_start = resume
+                tail_end = next((g[0].start for g in groups[gi + 1 :] if g[0].start >= resume), s_end)
+                if trace is not None:
+                    trace.append(
+                        f"  [subjects] {members[0].text!r}: appositive {text[last.end : resume]!r} skipped"
+                    )
+            tail, low_tail = text[tail_start:tail_end], low[tail_start:tail_end]
             names = ", ".join(f"{m.text!r}" for m in members if m.ticker >= 0)
             ctx = read_context(text, low, s_start, first, tail, sentence_low)
             if ctx.mcap_dir is not None:

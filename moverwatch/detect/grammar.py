@@ -67,7 +67,8 @@ _FILLER_RE = re.compile(
     r"(?:share price|stock price|shares?|stocks?|adrs?|adss?|gdrs?|[abh]-shares?|class [abc]|ordinary|common|"
     r"equity|equities|"
     r"index|composite|average|benchmark|gauge|"
-    r"[\w.&]+(?:-[\w.&]+)*-listed|listed|hong kong|new york|us|u\.s\.|american|shenzhen|shanghai|tokyo|"
+    # "Hong Kong-listed", "New York-listed", "Shenzhen-listed" (v1 §3.1 "T's <venue>-listed shares")
+    r"(?:[\w.&]+\s){0,2}[\w.&]+(?:-[\w.&]+)*-listed|(?:newly|recently|dual|primary|secondary)[\s-]listed|listed|hong kong|new york|us|u\.s\.|american|shenzhen|shanghai|tokyo|"
     r"london|seoul|taiwan|taipei|mumbai|frankfurt|paris|amsterdam|zurich|hk|onshore|offshore|mainland|"
     r"local|domestic|nyse|nasdaq|otc|tsx|asx|lse|"
     r"inc\.?|corp\.?|co\.?|ltd\.?|plc|group|holdings?|limited|company|"

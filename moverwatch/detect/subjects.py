@@ -49,6 +49,7 @@ _OBJECT_WORDS = {
     "acquire", "acquires", "back", "backs", "invest", "invests", "said", "says", "say", "told", "tracking",
     "track", "tracks", "tracked", "unlike",
 }  # fmt: skip
+_REPORTING = {"said", "says", "say", "told"}
 _SECURITY_OF_RE = re.compile(r"\b(?:shares|stock|adrs|adss)\s+(?:of|in)\s*$", re.I)
 # A subject introduced by a forecaster's verb is an opinion about a move, not a move ("Citi sees X rising").
 _OPINION_BEFORE = {
@@ -109,6 +110,21 @@ def attach_brackets(text: str, subjects: list[Subject], trace: list[str] | None 
     return out
 
 
+# ", the biggest supplier to Apple, jumps 8%": an appositive that runs into another name before its closing comma.
+_APPOSITIVE_OPEN_RE = re.compile(r"\s*,\s*(?:a|an|the|its|their|one of|itself)\s[^,;:()]{0,80}$", re.I)
+
+
+def appositive_resume(text: str, tail_start: int, tail_end: int, s_end: int) -> int:
+    """Where the predicate resumes after an appositive that contains the next subject (``Hon Hai, the
+    biggest supplier to Apple, jumps 8%``), or -1 when the tail is not such an appositive (§3.1, §3.4)."""
+    if tail_end >= s_end or not _APPOSITIVE_OPEN_RE.fullmatch(text, tail_start, tail_end):
+        return -1
+    close = text.find(",", tail_end, min(s_end, tail_end + 80))
+    if close < 0 or ";" in text[tail_end:close]:
+        return -1
+    return close + 1
+
+
 def group_subjects(text: str, subjects: list[Subject]) -> list[list[Subject]]:
     """Coordinated subjects (``Alibaba and JD.com``, ``Toyota, Honda, Nissan``) as one group each (§3.2).
 
@@ -163,7 +179,8 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
         return ctx
     prev = _PREV_WORD_RE.search(prefix)
     prev_word = prev.group(1) if prev else ""
-    if prev_word in _OBJECT_WORDS and not _SECURITY_OF_RE.search(prefix):
+    reported = first.anaphor and prev_word in _REPORTING  # "Alibaba said its shares jumped": a clause
+    if prev_word in _OBJECT_WORDS and not reported and not _SECURITY_OF_RE.search(prefix):
         ctx.object_of = prev_word
         return ctx
     cause = _CAUSE_DOWN_RE.search(prefix)

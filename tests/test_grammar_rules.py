@@ -1,0 +1,130 @@
+"""LABELING v2 rules end to end: each rule with several phrasings of our own and a negative case each.
+
+Sentences here are written for these tests (not copied from any corpus item); the watchlist is the sample.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from moverwatch.detect import Detector
+from moverwatch.watchlist import load_watchlist
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+Moves = set[tuple[str, str, float | None]]
+
+
+@pytest.fixture(scope="module")
+def det() -> Detector:
+    return Detector(load_watchlist(CORPUS / "watchlist.yaml"))
+
+
+def moves(det: Detector, title: str, summary: str = "") -> Moves:
+    return {(m.symbol, m.direction, m.pct) for m in det.detect(title, summary)}
+
+
+def check(det: Detector, cases: list[tuple[str, str, Moves]]) -> None:
+    failures = []
+    for title, summary, want in cases:
+        got = moves(det, title, summary)
+        if got != want:
+            failures.append(f"{title!r} / {summary!r}: got {got}, want {want}")
+    assert not failures, "\n".join(failures)
+
+
+# -- §3.1 brackets ----------------------------------------------------------------------------------------
+def test_bracketed_codes_after_a_name_belong_to_it(det: Detector) -> None:
+    """§3.1: exchange codes, OTC symbols or a descriptor in brackets stand between the name and its verb."""
+    check(det, [
+        ("Sony Group Corp (NYSE: SONY, TYO: 6758) shares slid 6%", "", {("6758.T", "down", 6.0)}),
+        ("Tencent Holdings Ltd (OTC: TCEHY, HK: 0700) stock jumps 8.5%", "", {("0700.HK", "up", 8.5)}),
+        ("Shares of Samsung Electronics <005930.KS> dropped 7%", "", {("005930.KS", "down", 7.0)}),
+        ("Toyota Motor Corp <7203.T> fell 4.5% in Tokyo", "", {("7203.T", "down", 4.5)}),
+        ("Nissan Motor Co (the carmaker) was trading 9% lower", "", {("7201.T", "down", 9.0)}),
+        ("Advantest [6857.T] surges 11% on AI orders", "", {("6857.T", "up", 11.0)}),
+    ])  # fmt: skip
+
+
+def test_bracketed_codes_inside_a_list(det: Detector) -> None:
+    """§3.1/§3.2: ``A (AAA), B (BBB) and C (CCC) rose`` - every conjunct takes the move."""
+    check(det, [
+        ("Nio (NIO), XPeng (XPEV) and Li Auto (LI) rallied more than 9%", "",
+         {("NIO", "up", 9.0), ("XPEV", "up", 9.0), ("LI", "up", 9.0)}),
+        ("Baidu (BIDU) and JD.com (JD) tumble 6% in New York", "", {("BIDU", "down", 6.0), ("JD", "down", 6.0)}),
+        ("Alibaba (9988.HK), Tencent (0700.HK) fall 5% and 7%, respectively", "",
+         {("BABA", "down", 5.0), ("0700.HK", "down", 7.0)}),
+    ])  # fmt: skip
+
+
+def test_bracket_holding_a_size_is_a_list_entry(det: Detector) -> None:
+    """A bracket with a percentage is the size of a list entry, not an insertion (negative case)."""
+    check(det, [
+        ("Top losers: Meituan (-8.2%), JD.com (-6.1%)", "", {("3690.HK", "down", 8.2), ("JD", "down", 6.1)}),
+        ("Tencent (0700.HK) edges up 1%", "", set()),
+    ])  # fmt: skip
+
+
+# -- §3.3 anaphora forms and blocking ---------------------------------------------------------------------
+def test_new_anaphor_forms_refer_to_the_nearest_stock(det: Detector) -> None:
+    """§3.3: ``its share price``, ``sent its shares tumbling``, ``saw its stock sink``, venue-listed forms."""
+    check(det, [
+        ("Nissan warns on profit", "Its share price fell 9% in Tokyo.", {("7201.T", "down", 9.0)}),
+        ("Tesla recalls cars", "The recall sent its shares tumbling 8% before the bell.", {("TSLA", "down", 8.0)}),
+        ("Boeing halts deliveries", "The news sent its shares sharply lower.", set()),
+        ("TSMC cuts outlook", "The world's largest contract chipmaker saw its stock sink 9%.", {("TSM", "down", 9.0)}),
+        ("Xiaomi unveils car", "The smartphone maker saw its shares soar.", {("1810.HK", "up", None)}),
+        ("Alibaba beats estimates", "Alibaba's Hong Kong-listed shares rose 7%.", {("BABA", "up", 7.0)}),
+        ("Alibaba beats estimates", "Alibaba's New York-listed ADRs climbed 6.5% overnight.", {("BABA", "up", 6.5)}),
+        ("Toyota raises forecast", "The Tokyo-listed stock ended 6% higher.", {("7203.T", "up", 6.0)}),
+        ("Kuaishou debuts", "The newly listed shares doubled on their first day.", {("1024.HK", "up", 100.0)}),
+        ("Sony profit jumps", "Stock in the electronics group rose 5.5%.", {("6758.T", "up", 5.5)}),
+        ("Micron guidance", "Its stock price dropped 3%.", set()),
+    ])  # fmt: skip
+
+
+def test_excluded_sister_company_blocks_the_anaphor(det: Detector) -> None:
+    """§3.3 blocking: a sister company named between the mention and the anaphor is the nearer antecedent."""
+    check(det, [
+        ("Alibaba results due", "Separately, Alibaba Health said its shares jumped 12%.", set()),
+        ("Toyota recall widens", "Toyota Industries said its shares fell 8%.", set()),
+        ("Samsung earnings", "Samsung SDI, the battery unit, saw its shares sink 10%.", set()),
+        ("Hang Seng steady", "Hang Seng Bank shares fell 7%. The stock hit a low.", set()),
+        # no blocker: the anaphor refers back to the watched name
+        ("Alibaba results due", "Alibaba said its shares jumped 12%.", {("BABA", "up", 12.0)}),
+        # an exclude phrase that is not a company does not block ("Sales Target", a source)
+        ("Target Misses Sales Target; Shares Tumble 8%", "", {("TGT", "down", 8.0)}),
+    ])  # fmt: skip
+
+
+def test_qualified_name_is_not_an_antecedent(det: Detector) -> None:
+    """§3.4 + §3.3: ``a supplier to Apple`` / ``Apple supplier X`` - a following anaphor is not Apple's."""
+    check(det, [
+        ("Foxconn rival", "Pegatron, a supplier to Apple, said its shares jumped 8%.", set()),
+        ("Chip news", "Arm, a partner of Nvidia, saw its stock surge 12%.", set()),
+        ("EV news", "Tesla rival Rivian reported results; its shares fell 9%.", set()),
+        ("Chip news", "Nvidia-backed CoreWeave said its shares soared.", set()),
+        ("Apple news", "Apple said its shares rose 6%.", {("AAPL", "up", 6.0)}),
+    ])  # fmt: skip
+
+
+def test_complement_of_supplier_rival_partner_does_not_take_the_move(det: Detector) -> None:
+    """§3.4: a watched name as the complement of ``supplier to``, ``rival of``, ``partner of``."""
+    check(det, [
+        ("Hon Hai, the biggest supplier to Apple, jumps 8%", "", {("2317.TW", "up", 8.0)}),
+        ("Rival of Tesla, Rivian, soars 15%", "", set()),
+        ("Partner of Nvidia Arm surges 12%", "", set()),
+        ("Key Apple supplier Luxshare sinks 9%", "", set()),
+        ("Apple supplier Foxconn sinks 9%", "", {("2317.TW", "down", 9.0)}),
+    ])  # fmt: skip
+
+
+def test_named_index_is_not_an_index_anaphor(det: Detector) -> None:
+    """§3.3: ``the Growth Index``, ``the Kosdaq index`` are other indexes; ``the Tokyo benchmark`` is one."""
+    check(det, [
+        ("Nikkei slides", "The Growth Index fell 4%.", set()),
+        ("Kospi slips 0.5%", "The Kosdaq index tumbled 3%.", set()),
+        ("Nikkei slides", "The Tokyo benchmark lost 3.2% by the close.", {("N225", "down", 3.2)}),
+        ("Hang Seng rebounds", "The Hong Kong gauge jumped 2.5%.", {("HSI", "up", 2.5)}),
+    ])  # fmt: skip
