@@ -128,3 +128,53 @@ def test_named_index_is_not_an_index_anaphor(det: Detector) -> None:
         ("Nikkei slides", "The Tokyo benchmark lost 3.2% by the close.", {("N225", "down", 3.2)}),
         ("Hang Seng rebounds", "The Hong Kong gauge jumped 2.5%.", {("HSI", "up", 2.5)}),
     ])  # fmt: skip
+
+
+# -- §6.1 sizes ---------------------------------------------------------------------------------------------
+def test_noun_forms_carry_the_size(det: Detector) -> None:
+    """§6.1: ``a plunge of almost 15%``, ``a 12% slump``, ``a drop of 6.1%``, ``a 40% gain``."""
+    check(det, [
+        ("Meituan suffers a plunge of almost 15% on price war", "", {("3690.HK", "down", 15.0)}),
+        ("Nio stock posts a 12% slump after delivery miss", "", {("NIO", "down", 12.0)}),
+        ("Baidu saw a drop of 6.1% in Hong Kong", "", {("BIDU", "down", 6.1)}),
+        ("Palantir notches a 40% gain in its debut week", "", {("PLTR", "up", 40.0)}),
+        ("Intel records a decline of 2%", "", set()),
+    ])  # fmt: skip
+
+
+def test_participles_carry_the_size(det: Detector) -> None:
+    """§6.1: ``shedding 11 percent of its value``, ``sliding by 6.1%``, ``adding 7%``."""
+    check(det, [
+        ("Tesla stock extends losses, shedding 11 percent of its value", "", {("TSLA", "down", 11.0)}),
+        ("Nvidia tumbles, sliding by 6.1% in late trade", "", {("NVDA", "down", 6.1)}),
+        ("Sony closed higher, adding 7% on the day", "", {("6758.T", "up", 7.0)}),
+        ("Microsoft ends lower, shedding 1.1%", "", set()),
+    ])  # fmt: skip
+
+
+def test_numbers_in_words_pc_and_ranges(det: Detector) -> None:
+    """§6.1: ``eight percent`` -> 8, ``twenty-five per cent`` -> 25, ``4.3pc``, ``6-7%`` / ``6 to 7 percent`` -> 6."""
+    check(det, [
+        ("Boeing falls eight percent after crash", "", {("BA", "down", 8.0)}),
+        ("Apple shares rose more than four per cent", "", {("AAPL", "up", 4.0)}),
+        ("Coinbase soars twenty-five percent", "", {("COIN", "up", 25.0)}),
+        ("Lenovo jumps twelve per cent on AI PCs", "", {("0992.HK", "up", 12.0)}),
+        ("Shell shares drop 4.3pc as oil slides", "", {("SHEL", "down", 4.3)}),
+        ("Infosys sinks 9 pc on guidance cut", "", {("INFY", "down", 9.0)}),
+        ("Sony rises 6-7% in early trade", "", {("6758.T", "up", 6.0)}),
+        ("Netflix gains 6 to 7 percent after hours", "", {("NFLX", "up", 6.0)}),
+        ("Nvidia dips two percent", "", set()),
+        ("Tencent slips 3-4%", "", set()),
+    ])  # fmt: skip
+
+
+def test_time_or_place_phrase_between_verb_and_size(det: Detector) -> None:
+    """§3.1: ``finished Tuesday's session down 12%``, ``ended the morning in Tokyo 8% higher``."""
+    check(det, [
+        ("Advantest finished Tuesday's session down 12%", "", {("6857.T", "down", 12.0)}),
+        ("SoftBank ended the morning in Tokyo 8% higher", "", {("9984.T", "up", 8.0)}),
+        ("Meituan traded at the day's lows, down 11%", "", {("3690.HK", "down", 11.0)}),
+        ("Nissan closed the week 7% lower", "", {("7201.T", "down", 7.0)}),
+        ("Baidu ended Friday's session in New York up 9.5%", "", {("BIDU", "up", 9.5)}),
+        ("Toyota finished Tuesday's session up 1.2%", "", set()),
+    ])  # fmt: skip

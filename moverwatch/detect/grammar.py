@@ -187,6 +187,71 @@ def _region_end(tail: str, low_tail: str, start: int) -> int:
     return end
 
 
+_MOVE_KINDS = frozenset(
+    ("pct", "mult", "limit", "ddigit", "super", "milestone", "particle", "most", "amount")
+)
+# §3.1 "finished Tuesday's session down 12%", "ended the morning in Tokyo 8% higher", "traded at the day's
+# lows, down 11%": a time or place phrase between a light verb and the size.
+_TIME_PLACE_RE = re.compile(
+    r"(?:(?:the|a|its|their|this|last|early|late|morning|afternoon|evening|midday|session|sessions|day|week|"
+    r"trade|trading|deals|open|opening|close|closing|bell|lows?|highs?|level|levels|today|yesterday|tonight|"
+    r"(?:mon|tues|wednes|thurs|fri|satur|sun)day)(?:'s?)?[\s,]+"
+    r"|(?:in|on|at|during)\s+(?:the\s+)?(?!record\b|an?\b)[a-z.&-]+(?:\s+(?!record\b)[a-z.&-]+)?(?:'s?)?[\s,]+"
+    r"){1,6}"
+)
+
+
+def predicate_head(region: str, causative: bool) -> tuple[int, str]:
+    """Where the predicate's first move token starts (after qualifiers), or a rejection reason.
+
+    The predicate must begin with a move token, directly or after a light verb (``posts``, ``closes``,
+    ``hits``) and a few words (articles, a time or place phrase). ``led gains, rising 6%``: leading gives no
+    move of its own (§3.2) but a sized move may follow.
+    """
+    head = QUALIFIER_RE.match(region).end()  # type: ignore[union-attr]
+    lead = _LEAD_RE.match(region, head)
+    if lead:
+        if lead.end() >= len(region.rstrip()):
+            return head, f"leading gives no move of its own: {region[head:].strip()!r}"
+        head = QUALIFIER_RE.match(region, lead.end()).end()  # type: ignore[union-attr]
+    first = TOKEN_RE.match(region, head)
+    ok = False
+    if causative and first is not None and first.group(0) == "to":
+        nxt0 = TOKEN_RE.match(region, _PRED_START_SKIP_RE.match(region, first.end() + 1).end())  # type: ignore[union-attr]
+        ok = nxt0 is not None and nxt0.lastgroup == "milestone"
+    elif first is not None:
+        kind = first.lastgroup
+        if kind == "word":
+            w = first.group("word")
+            if w in LEXICON:
+                ok = not COMPOUND_NOUN_RE.match(region, first.end())
+            elif w in LIGHT_VERBS or w in LEAD_WORDS:
+                # "lead losses": leading gives no move of one's own (§3.2); "led with a 6% gain" does
+                ok = not (w.startswith("le") and not region.startswith(" with", first.end()))
+                ok = ok and _after_light_verb(region, first.end())
+        elif kind in ("pct", "mult", "particle", "limit", "amount", "super", "ddigit"):
+            ok = True
+        elif kind == "milestone":
+            ok = is_record_move(first, region)  # "Nikkei's record one-day drop"
+    if not ok:
+        return head, _reject_reason(region[head:])
+    return head, ""
+
+
+def _after_light_verb(region: str, pos: int) -> bool:
+    """A move token follows the light verb ending at ``pos`` (after articles or a time/place phrase)."""
+    start = pos + 1 if pos < len(region) else pos
+    for skip in (_PRED_START_SKIP_RE, _TIME_PLACE_RE):
+        m = skip.match(region, start)
+        pos2 = QUALIFIER_RE.match(region, m.end() if m else start).end()  # type: ignore[union-attr]
+        nxt = TOKEN_RE.match(region, pos2)
+        if nxt is not None and (
+            nxt.lastgroup in _MOVE_KINDS or (nxt.lastgroup == "word" and nxt.group("word") in LEXICON)
+        ):
+            return True
+    return False
+
+
 def read_predicate(
     tail: str, low_tail: str, inherited_dir: str | None, sentence_low: str, causative: bool = False
 ) -> Predicate:
@@ -204,48 +269,9 @@ def read_predicate(
     pred.end = end
     region = low_tail[start:end]
 
-    # The predicate must begin with a move token (after a light verb such as "posts" / "closes" / "hits").
-    head = QUALIFIER_RE.match(region).end()  # type: ignore[union-attr]
-    lead = _LEAD_RE.match(region, head)
-    if lead:
-        # "led gains, rising 6%": leading gives no move of its own (§3.2), but a sized move may follow.
-        if lead.end() >= len(region.rstrip()):
-            pred.rejected = f"leading gives no move of its own: {region[head:].strip()!r}"
-            return pred
-        head = QUALIFIER_RE.match(region, lead.end()).end()  # type: ignore[union-attr]
-    first = TOKEN_RE.match(region, head)
-    ok = False
-    if causative and first is not None and first.group(0) == "to":
-        nxt0 = TOKEN_RE.match(region, _PRED_START_SKIP_RE.match(region, first.end() + 1).end())  # type: ignore[union-attr]
-        ok = nxt0 is not None and nxt0.lastgroup == "milestone"
-    elif first is not None:
-        kind = first.lastgroup
-        if kind == "word":
-            w = first.group("word")
-            if w in LEXICON:
-                ok = not COMPOUND_NOUN_RE.match(region, first.end())
-            elif w in LIGHT_VERBS or w in LEAD_WORDS:
-                if w.startswith("le") and not region.startswith(" with", first.end()):
-                    ok = False  # "lead losses": leading gives no move of one's own (§3.2)
-                else:
-                    after = _PRED_START_SKIP_RE.match(
-                        region, first.end() + 1 if first.end() < len(region) else first.end()
-                    )
-                    pos2 = after.end() if after else first.end()
-                    pos2 = QUALIFIER_RE.match(region, pos2).end()  # type: ignore[union-attr]
-                    nxt = TOKEN_RE.match(region, pos2)
-                    if nxt is not None and nxt.lastgroup in (
-                        "pct", "mult", "limit", "ddigit", "super", "milestone", "particle", "most", "amount",
-                    ):  # fmt: skip
-                        ok = True
-                    elif nxt is not None and nxt.lastgroup == "word" and nxt.group("word") in LEXICON:
-                        ok = True
-        elif kind in ("pct", "mult", "particle", "limit", "amount", "super", "ddigit"):
-            ok = True
-        elif kind == "milestone":
-            ok = is_record_move(first, region)  # "Nikkei's record one-day drop"
-    if not ok:
-        pred.rejected = _reject_reason(region[head:] if region.strip() else low_tail[start:])
+    head, rejected = predicate_head(region, causative)
+    if rejected:
+        pred.rejected = rejected if region.strip() else _reject_reason(low_tail[start:])
         return pred
 
     pred.statements = interpret(region, tail[start:end], head, inherited_dir, mv, sentence_low, causative)

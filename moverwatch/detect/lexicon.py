@@ -115,6 +115,26 @@ DERIVATIVE = r"futures|options|warrants|cfds?|swaps?|etfs?|calls|puts"
 # Lexer of a predicate region (lower-cased text). One alternation, tried left to right at each position.
 
 NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# §6.1 whole numbers in words, one to ninety-nine ("eight percent", "twenty-five per cent").
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+          "nineteen")  # fmt: skip
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+WORD_VALUES: dict[str, int] = {w: i + 1 for i, w in enumerate(_UNITS)}
+WORD_VALUES.update({w: i + 10 for i, w in enumerate(_TEENS)})
+WORD_VALUES.update({w: (i + 2) * 10 for i, w in enumerate(_TENS)})
+WORD_NUM = (
+    r"\b(?:(?:"
+    + "|".join(_TENS)
+    + r")(?:[- ](?:"
+    + "|".join(_UNITS)
+    + r"))?|"
+    + "|".join(_TEENS)
+    + "|"
+    + "|".join(_UNITS)
+    + r")"
+)
+_SIZE_NUM = r"(?:" + NUM + r"|" + WORD_NUM + r")"
 AMOUNT = (
     r"(?:[$€£¥₹]|(?:us|hk|a|s|nt|c)\$|rs\.?\s?|rmb\s?|yen\s?)\s?(?:" + NUM + r")\s?"
     r"(?:billion|trillion|million|bn|tn|mn|crore|lakh crore|[bmt])?\b"
@@ -152,7 +172,10 @@ RECORD_MOVE_RE = re.compile(
 TOKEN_RE = re.compile(
     r"(?P<amount>" + AMOUNT + r")"
     r"|(?P<points>(?:" + NUM + r")\s?(?:(?:percentage|basis)\s+)?(?:points?|pts?|bps)\b)"
-    r"|(?P<pct>\(?\s?(?P<sign>[+-])?\s?(?P<num>" + NUM + r")\s?(?:%|per\s?cent\b|percent\b|pct\b)\)?)"
+    # §6.1 a size: sign, number (digits or words), an optional range end ("6-7%", "6 to 7 percent": the first
+    # number counts), the unit.
+    r"|(?P<pct>\(?\s?(?P<sign>[+-])?\s?(?P<num>" + _SIZE_NUM + r")(?:\s?(?:-|to)\s?" + _SIZE_NUM + r")?"
+    r"\s?(?:%|per\s?cent\b|percent\b|pct\b|pc\b)\)?)"
     r"|(?P<mult>\b(?:doubl(?:e|es|ed|ing)|tripl(?:e|es|ed|ing)|quadrupl(?:e|es|ed|ing)|halv(?:e|es|ed|ing))\b(?!-))"
     r"|(?P<limit>\blimit[- ](?:up|down)\b|\b(?:upper|lower) circuit\b)"
     r"|(?P<ddigit>\b(?:double|triple)[- ]digit\s+(?P<ddnoun>[\w-]+))"
@@ -180,4 +203,8 @@ LEAD_WORDS = ("lead", "leads", "leading", "led")
 
 
 def num(text: str) -> float:
-    return float(text.replace(",", ""))
+    """The value of a number written in digits (``1,234.5``) or in words (``twenty-five``)."""
+    if text[:1].isdigit():
+        return float(text.replace(",", ""))
+    words = text.replace("-", " ").split()
+    return float(sum(WORD_VALUES.get(w, 0) for w in words))
