@@ -178,3 +178,86 @@ def test_time_or_place_phrase_between_verb_and_size(det: Detector) -> None:
         ("Baidu ended Friday's session in New York up 9.5%", "", {("BIDU", "up", 9.5)}),
         ("Toyota finished Tuesday's session up 1.2%", "", set()),
     ])  # fmt: skip
+
+
+# -- §6.3 strong phrases, §6.5 market value -----------------------------------------------------------------
+def test_superlative_one_session_moves_are_strong(det: Detector) -> None:
+    """§6.3: ``biggest one-day rise``, ``largest single-day drop``, ``worst day since``, value-loss forms."""
+    check(det, [
+        ("Alibaba posts biggest one-day rise since 2022", "", {("BABA", "up", None)}),
+        ("Tencent logs its biggest one-day rise", "", {("0700.HK", "up", None)}),
+        ("Nvidia suffers largest single-day drop on record", "", {("NVDA", "down", None)}),
+        ("Nvidia suffers biggest market capitalisation drop in history", "", {("NVDA", "down", None)}),
+        ("Meta notches best week since 2023", "", {("META", "up", None)}),
+        ("Intel posts the largest two-day value loss in its history", "", {("INTC", "down", None)}),
+        ("Nvidia has biggest quarterly revenue rise", "", set()),
+    ])  # fmt: skip
+
+
+def test_market_value_change_forms(det: Detector) -> None:
+    """§6.5: market capitalisation drops, ``$N billion erased from its value``, ``Xiaomi's $60 billion rally``."""
+    check(det, [
+        ("Nvidia's market capitalisation drops by $300 billion", "", {("NVDA", "down", None)}),
+        ("Tesla sees $90 billion erased from its value", "", {("TSLA", "down", None)}),
+        ("Apple has $120 billion wiped off its market value", "", {("AAPL", "down", None)}),
+        ("Meta gets $70 billion added to its market value", "", {("META", "up", None)}),
+        ("Xiaomi's $60 billion rally shows no sign of stopping", "", {("1810.HK", "up", None)}),
+        ("Samsung's $40 billion selloff deepens", "", {("005930.KS", "down", None)}),
+        ("Toyota posts $10 billion loss on writedowns", "", set()),
+        ("Apple market value tops $4 trillion", "", set()),
+    ])  # fmt: skip
+
+
+def test_new_strong_words(det: Detector) -> None:
+    """§6.3 v2: crumble, implode, explode, balloon are strong; ``fell sharply`` stays mild."""
+    check(det, [
+        ("Coinbase shares crumble after hack", "", {("COIN", "down", None)}),
+        ("Palantir stock explodes higher on contract", "", {("PLTR", "up", None)}),
+        ("Block implodes after earnings", "", {("XYZ", "down", None)}),
+        ("Netflix fell sharply after subscriber miss", "", set()),
+    ])  # fmt: skip
+
+
+# -- §3.2 coordination with an unwatched conjunct ---------------------------------------------------------
+def test_coordination_with_unwatched_conjunct_moves_the_watched_one(det: Detector) -> None:
+    """§3.2: ``Shares of A and its units soared`` moves A; ``A and its Jaguar unit jumped``."""
+    check(det, [
+        ("Shares of SoftBank and its units soared", "", {("9984.T", "up", None)}),
+        ("Shares of Reliance Industries and its Jio unit jumped 6%", "", {("RELIANCE.NS", "up", 6.0)}),
+        ("Tencent and its music arm tumble 7%", "", {("0700.HK", "down", 7.0)}),
+        ("Alibaba and its affiliates rose 1%", "", set()),
+    ])  # fmt: skip
+
+
+# -- §5 scope of cancelling words, v2 windows ---------------------------------------------------------------
+def test_trailing_set_for_about_a_streak_does_not_cancel_the_move(det: Detector) -> None:
+    """§5: ``climbs 9%, set for a fifth straight weekly gain`` - the realized 9% stands."""
+    check(det, [
+        ("Nikkei climbs more than 9%, set for a fifth straight weekly gain", "", {("N225", "up", 9.0)}),
+        ("Sony jumps 8%, on track for its best week in a year", "", {("6758.T", "up", 8.0)}),
+        ("Baidu rallies 7% and is poised for a third weekly advance", "", {("BIDU", "up", 7.0)}),
+        ("Kospi set for 3% weekly gain", "", set()),
+    ])  # fmt: skip
+
+
+def test_weekday_yesterday_and_dates_without_year_are_eligible(det: Detector) -> None:
+    """§5 W1 v2: ``yesterday``, ``last Friday``, ``on March 3``, ``since Monday``; a year makes it history."""
+    check(det, [
+        ("Boeing fell 8% yesterday", "", {("BA", "down", 8.0)}),
+        ("Nissan dropped 7% last Friday", "", {("7201.T", "down", 7.0)}),
+        ("Meituan plunged 12% on March 3 after results", "", {("3690.HK", "down", 12.0)}),
+        ("Nio is up 9% since Monday", "", {("NIO", "up", 9.0)}),
+        ("Nio is up 9% since last Tuesday", "", {("NIO", "up", 9.0)}),
+        ("Meituan plunged 12% on March 3, 2023", "", set()),
+        ("Nio is up 30% since its IPO", "", set()),
+    ])  # fmt: skip
+
+
+def test_week_scale_milestones(det: Detector) -> None:
+    """§6.4 v2: ``a fresh low in more than two years``, ``a peak not seen in 18 months`` with an arrival verb."""
+    check(det, [
+        ("Intel hits a fresh low in more than two years", "", {("INTC", "down", None)}),
+        ("Kospi rises to a peak not seen in 18 months", "", {("KOSPI", "up", None)}),
+        ("Sony reaches its highest in five years", "", {("6758.T", "up", None)}),
+        ("Intel trades near a low not seen in two years", "", set()),
+    ])  # fmt: skip

@@ -92,6 +92,11 @@ _COORD_RE = re.compile(
 _CAP_WORD_RE = re.compile(r"(?<![\w.&'-])[A-Z][\w.&'-]*")
 # Security nouns that end a run of capitalised names in Title Case ("And Honda Shares Tumble").
 _FILLER_WORDS = {"shares", "share", "stock", "stocks", "adrs", "adr", "adss", "inc", "corp", "group"}
+_CONJUNCT_RE = re.compile(
+    r"\s*(?:and|&)\s+(?:its|their)\s+(?:[\w&.'-]+\s+){0,3}?(?:units?|subsidiar(?:y|ies)|affiliates?|arms?|"
+    r"parent|sister (?:company|companies|firms?)|spin-?offs?|divisions?|businesses|peers?|rivals?|listed "
+    r"(?:units?|subsidiaries))\b"
+)
 _MV_FILLER_RE = re.compile(r"\s*(?:'s\s+)?(?:" + MV + r")(?![\w-])")
 _PRED_START_SKIP_RE = re.compile(
     r"(?:(?:a|an|the|its|their|another|fresh|new|further|sharp|steep|massive|huge|big|strong|solid|"
@@ -147,6 +152,11 @@ def read_filler(tail: str, low_tail: str) -> tuple[int, bool, int]:
         m = _FILLER_RE.match(low_tail, pos)
         if m and m.end() > pos:
             pos = m.end()
+            continue
+        m = _CONJUNCT_RE.match(low_tail, pos)
+        if m:
+            pos = m.end()  # "and its Jaguar Land Rover unit": an unwatched conjunct shares the move (§3.2)
+            names += 1
             continue
         m = _MV_FILLER_RE.match(low_tail, pos)
         if m and m.end() > pos:

@@ -41,9 +41,22 @@ def inflect(base: str) -> set[str]:
     return forms
 
 
-_STRONG_UP = ("soar", "surge", "jump", "leap", "skyrocket", "rocket", "spike", "zoom", "shoot")
+_STRONG_UP = (
+    "soar",
+    "surge",
+    "jump",
+    "leap",
+    "skyrocket",
+    "rocket",
+    "spike",
+    "zoom",
+    "shoot",
+    "explode",
+    "balloon",
+)
 _STRONG_DOWN = (
     "plunge", "plummet", "tumble", "crash", "sink", "nosedive", "dive", "slump", "crater", "tank", "collapse",
+    "crumble", "implode",
 )  # fmt: skip
 _MILD_UP = ("rise", "gain", "climb", "advance", "add", "rally", "rebound", "recover", "firm", "pop")
 _MILD_DOWN = ("fall", "drop", "decline", "slip", "slide", "dip", "ease", "retreat", "weaken", "lose", "shed",
@@ -73,7 +86,7 @@ for _f in inflect("shoot"):
     LEXICON[_f] = (None, True)
 
 LIGHT_VERBS: set[str] = set()
-for _w in ("post", "suffer", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
+for _w in ("post", "suffer", "get", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
            "end", "finish", "settle", "open", "trade", "chalk", "deliver", "mark", "hit", "touch", "reach",
            "set", "scale", "cap", "enjoy", "move", "lock", "remain", "stay", "sit", "hover",
            # "pares an early 8% jump": what is pared or reversed is itself a move (§7 "a noun gives direction
@@ -150,7 +163,11 @@ MILESTONE = (
     r"|all[- ]time[- ](?:high|low)s?|(?:\d+|" + "|".join(NUMWORDS) + r"|multi|several|many|fifty-two)"
     r"[- ](?:year|month|week|decade)[- ](?:high|low|peak|top|bottom)s?"
     r"|multi-year (?:high|low)s?|decade[- ](?:high|low)s?|(?:highest|lowest)(?: level| close)? (?:since|in)\b"
-    r"|(?:high|low) of the (?:year|decade))"
+    r"|(?:high|low) of the (?:year|decade)"
+    # v2: "a fresh low in more than two years", "a peak not seen in 18 months"
+    r"|(?:high|low|peak|top|bottom|level)s?\s+(?:in|since)\s+(?:(?:more than|over|nearly|almost|about|some)\s+)?"
+    r"(?:\d+|" + "|".join(NUMWORDS) + r"|several|many)\s+(?:years?|months?|weeks?|decades?)\b"
+    r"|(?:high|low|peak|top|bottom|level)s?\s+(?:not seen|unseen)\s+(?:in|since)\b)"
 )
 SUPER = (
     r"(?:biggest|largest|best|worst|sharpest|steepest|strongest|weakest|heaviest|deepest)\s+"
@@ -159,6 +176,12 @@ SUPER = (
     r"gain|drop|fall|loss|decline|jump|rally|slide|selloff|sell-off|advance|rise|surge|plunge|slump|"
     r"performance|rout|tumble|start)s?\b"
     r"(?=(?:\s+[\w-]+){0,3}?\s+(?:since|in|ever|on record|of the year|this year)\b)"
+    # "its biggest one-day rise", "largest two-day value loss": a session-scale move noun needs no "since".
+    r"|(?:biggest|largest|best|worst|sharpest|steepest|strongest|weakest|heaviest|deepest)\s+"
+    r"(?:(?:one|single|two|three|1|2|3)[- ](?:day|session)|daily|intraday|weekly|session|day's|week's)\s+"
+    r"(?:(?:market|value|percentage|points?|stock|share|price)\s+){0,2}"
+    r"(?P<supnoun2>gain|drop|fall|loss|decline|jump|rally|slide|selloff|sell-off|advance|rise|surge|plunge|"
+    r"slump|rout|tumble)s?\b"
 )
 
 # "record one-day drop", "record single-day gain": the biggest one-session move ever (§6.3); the session

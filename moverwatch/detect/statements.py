@@ -43,6 +43,18 @@ _LOW_RE = re.compile(r"\blow|\blowest|\bbottom")
 _MV_AFTER_RE = re.compile(r"\s*(?:(?:in|of|off|from|to)\s+(?:its\s+|their\s+)?)?(?:" + MV + r")\b")
 _AMOUNT_LEVEL_RE = re.compile(r"\b(?:to|above|past|over|beyond|at|near|below|under|beneath|through)\s*$")
 
+# §6.5 "$90 billion erased from its value", "$120 billion wiped off its market value", "$70 billion added to".
+_MV_PARTICIPLE_RE = re.compile(
+    r"\s+(?:(?:being|been)\s+)?(?P<v>wiped|erased|knocked|shaved|stripped|slashed|lost|added|gained)\s+"
+    r"(?:out\s+)?(?:off|from|to|of|in)?\s*(?:its|their|the company's|the group's|the)?\s*(?:combined\s+)?"
+    r"(?:" + MV + r")\b"
+)
+# "Xiaomi's $60 billion rally", "a $40 billion selloff": a move noun after the amount (not "loss": net loss)
+_MV_NOUN_RE = re.compile(
+    r"\s+(?:(?:one-day|single-day|two-day|weekly|intraday|stock|share|market)\s+)?(?P<n>rally|rallies|surge|jump|"
+    r"rebound|selloff|sell-off|rout|slump|plunge|tumble|crash|wipeout|slide|decline|drop)\b"
+)
+_VALUE_UP = {"added", "gained", "rally", "rallies", "surge", "jump", "rebound"}
 _IN_NONPRICE_RE = re.compile(r"\s+(?:in|of)\s+(?:[\w-]+\s+)?(?:" + NONPRICE + r")\b")
 
 
@@ -261,7 +273,8 @@ class _Reader:
         elif lead in ("worst", "weakest", "heaviest", "deepest"):
             d = "down"
         else:
-            d = LEXICON.get(t.group("supnoun"), (None, False))[0] or self.p_dir
+            noun = t.group("supnoun") or t.group("supnoun2")
+            d = LEXICON.get(noun, (None, False))[0] or self.p_dir
         if d is not None:
             self.found.append((t.start(), Statement(d, None, True, "superlative", text)))
         return i + 1
@@ -303,15 +316,24 @@ class _Reader:
         """§6.5 a currency amount of market value gained or lost; a level reached is not a change (§4)."""
         t = tokens[i]
         before = self.region[max(0, t.start() - 15) : t.start()]
-        is_mv = self.mv or bool(_MV_AFTER_RE.match(self.region, t.end()))
         level = _AMOUNT_LEVEL_RE.search(before)
+        d = self.p_dir
+        evidence = f"{self.p_word} {t.group(0)} market value"
+        is_mv = self.mv or bool(_MV_AFTER_RE.match(self.region, t.end()))
+        if not is_mv and not level:
+            # "sees $90 billion erased from its value", "Xiaomi's $60 billion rally"
+            part = _MV_PARTICIPLE_RE.match(self.region, t.end())
+            noun = None if part else _MV_NOUN_RE.match(self.region, t.end())
+            if part or (noun and not _IN_NONPRICE_RE.match(self.region, noun.end())):
+                word = part.group("v") if part else noun.group("n")  # type: ignore[union-attr]
+                d = "up" if word in _VALUE_UP else LEXICON.get(word, ("down", True))[0]
+                is_mv, evidence = True, f"{t.group(0)} {word}"
         if is_mv and level and self.pending is not None:
             # "market value jumps to $5 trillion": a level reached, not a change.
             self.pending.eligible = False
             self.pending.reason = "market-value level, not a change"
-        if is_mv and self.p_dir is not None and not level:
-            evidence = f"{self.p_word} {t.group(0)} market value"
-            self.found.append((t.start(), Statement(self.p_dir, None, True, "mcap", evidence)))
+        if is_mv and d is not None and not level:
+            self.found.append((t.start(), Statement(d, None, True, "mcap", evidence)))
             self.pending = None
             self.p_sized = True
         return i + 1

@@ -14,7 +14,8 @@ _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # Explicitly dated past moves (W2): "on Oct. 10", "on Friday, Oct. 10", "on 10 October", "in March 2020",
 # "in the 2008 crash", "the Aug. 2024 rout", "last October", "two weeks ago".
 _DATED_PAST = (
-    r"\bon (?:<WD>,?\s+)?(?:the\s+)?(?:<MON>\s+<DAY>\b|<DAY>\s+(?:of\s+)?<MON>(?![a-z]))"
+    # v2: a date without a year ("on March 3") is a recent session (W1); with a year it is history.
+    r"\b(?:on\s+)?(?:the\s+)?<DAY>\s+(?:of\s+)?<MON>,?\s+(?:19|20)\d\d\b"
     r"|\b<MON>\s+(?:<DAY>,?\s+)?(?:19|20)\d\d\b"
     r"|\b(?:in|during) the (?:[\w.-]+\s+){0,2}?(?:19|20)\d\d\b"
     r"|\blast <MONTHS>\b|\b(?:weeks|months|years|a week|a month|a year) ago\b"
@@ -74,10 +75,14 @@ _W2_RES = (
 W2_RE = re.compile("|".join(f"(?P<w{i}>{rx.pattern})" for i, (rx, _r, _c) in enumerate(_W2_RES)))
 _W2_REASONS = [reason for _rx, reason, _c in _W2_RES]
 _W2_COMPARABLE = [comparable for _rx, _r, comparable in _W2_RES]
-_SINCE_RE = re.compile(r"\bsince\b")
+# "since Monday", "since last Friday", "since the open": a span of at most a week (W1).
+_SINCE_RE = re.compile(
+    r"\bsince\b(?!\s+(?:last\s+)?(?:monday|tuesday|wednesday|thursday|friday|yesterday|the (?:open|opening bell|"
+    r"start of (?:the )?(?:week|session|trading))\b))"
+)
 _W3_BEFORE_RE = re.compile(
     r"\b(?:biggest|largest|best|worst|most|sharpest|steepest|strongest|weakest|highest|lowest|heaviest|"
-    r"deepest|first time|first)\b[^.;]{0,40}$"
+    r"deepest|first time|first|not seen|unseen|peak|high|low)\b[^.;]{0,40}$"
 )
 _DURATION_RE = re.compile(
     r"\b(?:over|in|during|across|for|within)\s+(?:the\s+)?(?:past\s+|last\s+|previous\s+|prior\s+|next\s+)?"
