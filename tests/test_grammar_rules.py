@@ -261,3 +261,39 @@ def test_week_scale_milestones(det: Detector) -> None:
         ("Sony reaches its highest in five years", "", {("6758.T", "up", None)}),
         ("Intel trades near a low not seen in two years", "", set()),
     ])  # fmt: skip
+
+
+def test_descriptor_subject_and_relative_anaphors(det: Detector) -> None:
+    """§3.3: a clause-initial descriptor subject (``The iPhone maker rose 15%``), ``whose shares``, ``its
+    stock price``, ``the company's share price``, ``watched shares plunge``."""
+    check(det, [
+        ("Apple unveils phone", "The iPhone maker rose 6% in New York.", {("AAPL", "up", 6.0)}),
+        ("Tencent results", "China's biggest gaming company jumped 9% on Thursday.", {("0700.HK", "up", 9.0)}),
+        ("Nio deliveries", "The Shanghai-based carmaker sank 11% after the report.", {("NIO", "down", 11.0)}),
+        ("Nio deliveries", "The carmaker said orders were strong.", set()),
+        ("Gainers", "Top gainers were Meituan and Kuaishou, whose shares rose more than 8%.",
+         {("3690.HK", "up", 8.0), ("1024.HK", "up", 8.0)}),
+        ("Intel news", "Intel saw its stock price tumble 9%.", {("INTC", "down", 9.0)}),
+        ("Boeing news", "Boeing delayed a jet, and the company's share price closed 7% lower.", {("BA", "down", 7.0)}),
+        ("Xiaomi lists", "Xiaomi made its debut and watched shares plummet by almost 6%.", {("1810.HK", "down", 6.0)}),
+    ])  # fmt: skip
+
+
+def test_bare_security_noun_in_a_compound_is_not_an_anaphor(det: Detector) -> None:
+    """§3.3: ``Stock benchmark ...``, ``Stock Track | ...``, ``Shares sale``: a compound noun, not the stock."""
+    check(det, [
+        ("Alibaba rises 1%", "Stock benchmark in Hong Kong lost 10% this month.", set()),
+        ("Alibaba rises 1%", "Stock market gauges fell 6% overall.", set()),
+        ("Stock Track | Baidu Soars 8% on AI Chip Spin-off", "", {("BIDU", "up", 8.0)}),
+        ("Alibaba rises 1%", "Shares fell 6% later.", {("BABA", "down", 6.0)}),
+    ])  # fmt: skip
+
+
+def test_determiner_between_governing_word_and_subject(det: Detector) -> None:
+    """§3.1/§3.4: ``lifting the Hang Seng 2.4%`` is causative, ``contracts on the Nikkei`` is an object."""
+    check(det, [
+        ("Rally", "Tech buying lifted the Hang Seng 2.4% to a record.", {("HSI", "up", 2.4)}),
+        ("Sell-off", "Contracts on the Nikkei dropped 6% overnight.", set()),
+        ("PlayStation sales take Sony to a nine-year high", "", {("6758.T", "up", None)}),
+        ("Sell-off", "Selling knocked the Kospi down 3%.", {("KOSPI", "down", 3.0)}),
+    ])  # fmt: skip

@@ -17,12 +17,23 @@ from moverwatch.detect.lexicon import LEXICON
 AnaphorKind = Literal["stock", "index"]
 
 _SECURITY = r"(?:shares|stock|adrs|adss|gdrs|[ahb]-shares)"
+_COMPOUND_NOT = (
+    r"(?!\s+(?:benchmarks?|index|indexes|indices|markets?|exchanges?|track|sales?|prices|buybacks?|offerings?|"
+    r"splits?|options|futures|connect|picks?|watch|reports?|movers|traders?|investors?|analysts?|gauges?|"
+    r"averages?|rally|rout|selloff|sell-off|slump|crash|boom)\b)"
+)
+# Head nouns of a company descriptor ("the iPhone maker", "the e-commerce giant").
+_COMPANY_NOUNS = (
+    r"maker|giant|company|firm|conglomerate|chipmaker|carmaker|automaker|retailer|lender|operator|developer|"
+    r"producer|manufacturer|titan|heavyweight|behemoth|startup|start-up|group|platform|champion|champ|"
+    r"designer|supplier|provider|insurer|brand"
+)
 _ANAPHOR_RES: tuple[tuple[re.Pattern[str], str], ...] = (
     # "its New York-listed ADRs", "their shares", "its share price"
     (
         re.compile(
-            r"\b(?:its|their)\s+(?:[\w.&-]+\s+){0,3}?(?:shares|stock|adrs|adss|gdrs|[ahb]-shares|share price|"
-            r"stock price)\b",
+            r"\b(?:its|their|whose)\s+(?:[\w.&-]+\s+){0,3}?(?:share price|stock price|shares|stock|adrs|adss|gdrs|"
+            r"[ahb]-shares)\b",
             re.I,
         ),
         "stock",
@@ -30,7 +41,9 @@ _ANAPHOR_RES: tuple[tuple[re.Pattern[str], str], ...] = (
     # "the tech giant's shares", "the smartphone and EV maker's stock"
     (
         re.compile(
-            r"\bthe\s+(?:[\w&-]+\s+){0,4}?[\w-]+'s\s+(?:[\w.-]+\s+){0,2}?(?:shares|stock|adrs|adss)\b", re.I
+            r"\bthe\s+(?:[\w&-]+\s+){0,4}?[\w-]+'s\s+(?:[\w.-]+\s+){0,2}?(?:share price|stock price|shares|stock|"
+            r"adrs|adss)\b",
+            re.I,
         ),
         "stock",
     ),  # fmt: skip
@@ -47,8 +60,21 @@ _ANAPHOR_RES: tuple[tuple[re.Pattern[str], str], ...] = (
     # "Shares of the electric-vehicle maker", "Stock in the chipmaker" (descriptor words consumed in code)
     (re.compile(r"\b(?:shares|stock)\s+(?:of|in)\s+the\s+", re.I), "stock-of"),
     # bare clause-initial "Shares ...", "The stock ..." (clause start checked in code: a lookbehind
-    # alternation here was the costliest regex of the detector)
-    (re.compile(r"\b(?:the\s+)?(?:shares|stock|adrs|adss)\b(?!\s+(?:of|in)\b)", re.I), "stock-bare"),
+    # alternation here was the costliest regex of the detector); not a compound noun ("Stock benchmark")
+    (
+        re.compile(r"\b(?:the\s+)?(?:shares|stock|adrs|adss)\b(?!\s+(?:of|in)\b)" + _COMPOUND_NOT, re.I),
+        "stock-bare",
+    ),
+    # a bare descriptor subject: "The iPhone maker rose 15%", "China's second-largest platform operator jumped"
+    (
+        re.compile(
+            r"\b(?:[Tt]he|[A-Z][a-z]+'s)\s+(?:[\w&'-]+\s+){0,4}?(?i:"
+            + _COMPANY_NOUNS
+            + r")(?=\s+(?:shares\s+|stock\s+)?"
+            r"(?:[a-z]+ly\s+)?[a-z]+)"
+        ),
+        "stock-descriptor",
+    ),
     # Descriptor words must be lower case: "the Hang Seng China Enterprises Index", "the Growth Index" and
     # "the Kosdaq index" are names of other indexes, not anaphors; a place may precede "benchmark"/"gauge".
     (
@@ -70,9 +96,10 @@ _ANAPHOR_RES: tuple[tuple[re.Pattern[str], str], ...] = (
 _CLAUSE_START_RE = re.compile(
     r"(?:^\s*|[.!?;:,]\s|[;:]|\s-\s|\b(?i:and|but|while|when|with|as|after|before|because|though|although|then|"
     r"yet|so|sending|sent|sends|pushing|pushed|lifting|lifted|driving|drove|dragging|dragged|knocking|knocked|"
-    r"taking|took)\s+)$"
+    r"taking|took|saw|sees|watched|watches|watching)\s+)$"
 )
 _AUX = {"is", "are", "was", "were", "has", "have", "had"}
+_NEXT_WORD_RE = re.compile(r"\s+(?:(?:shares|stock)\s+)?(?:[a-z]+ly\s+)?([a-z-]+)")
 _DESCRIPTOR_WORD_RE = re.compile(r"([\w&'-]+)\s*")
 
 # §3.4 complements: "a supplier to Apple", "Tesla rival BYD", "Nvidia-backed CoreWeave". The head noun (an
@@ -92,6 +119,11 @@ _COMPLEMENT_AFTER_RE = re.compile(
 # A news source quoted ("according to Nikkei Asia", "Nikkei Asia reported") is not a company antecedent.
 _SOURCE_BEFORE_RE = re.compile(
     r"\b(?i:according to|told|reported by|cited by|report by|reports? in)\s+(?:the\s+)?$"
+)
+
+
+_RUN_SEP_RE = re.compile(
+    r"\s*(?:,|and|&)?\s*(?:(?:and|&)\s+)?(?:[A-Z][\w.&'-]*\s+){0,3}?(?:,\s*)?(?:and\s+|&\s+)?", re.I
 )
 
 
@@ -121,7 +153,7 @@ def find_anaphors(text: str, low: str, mentions: list[Mention]) -> list[Anaphor]
     has_security = any(k in low for k in ("share", "stock", "adr", "ads", "gdr"))
     has_index = any(k in low for k in ("index", "benchmark", "gauge", "average"))
     for regex, kind in _ANAPHOR_RES:
-        if not (has_index if kind == "index" else has_security):
+        if kind != "stock-descriptor" and not (has_index if kind == "index" else has_security):
             continue
         for m in regex.finditer(text):
             start, end = m.start(), m.end()
@@ -133,6 +165,13 @@ def find_anaphors(text: str, low: str, mentions: list[Mention]) -> list[Anaphor]
                 continue
             if kind == "stock-of":
                 end = _descriptor_end(low, end)
+            elif kind == "stock-descriptor":
+                # only a clause-initial descriptor followed by a move word is a subject of its own
+                if start > 0 and not _CLAUSE_START_RE.search(text, max(0, start - 24), start):
+                    continue
+                nxt = _NEXT_WORD_RE.match(low, end)
+                if not nxt or nxt.group(1) not in LEXICON:
+                    continue
             if any(not (end <= mm.start or mm.end <= start) for mm in mentions):
                 continue
             if any(not (end <= a.start or a.end <= start) for a in out):
@@ -200,11 +239,16 @@ class Resolver:
         events += [(b.start, 0, b.end, b) for b in blockers]
         events.sort(key=lambda e: (e[0], e[1]))
         out: list[Subject] = []
+        run: list[Mention] = []  # the coordinated mentions just read ("Meituan and Kuaishou")
         for start, _order, end, item in events:
             if isinstance(item, Excluded):
                 self.last_stock, self.blocked_by = None, text[start:end]
             elif isinstance(item, Mention):
                 out.append(Subject(start, end, item.ticker, item.alias))
+                if run and _RUN_SEP_RE.fullmatch(text, run[-1].end, start):
+                    run.append(item)
+                else:
+                    run = [item]
                 if self._is_index[item.ticker]:
                     self.last_index = item.ticker
                 elif is_complement(text, start, end):
@@ -224,6 +268,11 @@ class Resolver:
                             else "no antecedent"
                         )
                         trace.append(f"  [anaphora] {phrase!r}: {why}, ignored")
+                    continue
+                if phrase[:5].lower() == "whose" and len(run) > 1:
+                    # "Meituan and Kuaishou, whose shares rose": the relative refers to the coordination
+                    refs = [m.ticker for m in run if not self._is_index[m.ticker]]
+                    out.extend(Subject(start, end, r, phrase, anaphor=True) for r in dict.fromkeys(refs))
                     continue
                 out.append(Subject(start, end, ref, phrase, anaphor=True))
                 if trace is not None:

@@ -60,8 +60,8 @@ _OPINION_BEFORE = {
 # ... but "the chipmaker saw its stock sink 9%": a possessive anaphor after "saw" is what happened to it.
 _EXPERIENCER = {"sees", "see", "saw"}
 _CAUSE_UP_RE = re.compile(r"\b(?:lift|lifts|lifted|lifting|boost|boosts|boosted|boosting|propel\w*|push(?:es|ed|ing)?|"
-                          r"send(?:s|ing)?|sent|drive[sn]?|driving|drove|help(?:s|ed|ing)?)\s*$", re.I)  # fmt: skip
-_CAUSE_DOWN_RE = re.compile(r"\b(?:drag\w*|pull\w*|knock\w*|weigh\w*|dent\w*|hit|hits|hitting|sink\w*|sank)\s*$",
+                          r"send(?:s|ing)?|sent|drive[sn]?|driving|drove|help(?:s|ed|ing)?|take[sn]?|taking|took)\s*(?:the\s+)?$", re.I)  # fmt: skip
+_CAUSE_DOWN_RE = re.compile(r"\b(?:drag\w*|pull\w*|knock\w*|weigh\w*|dent\w*|hit|hits|hitting|sink\w*|sank)\s*(?:the\s+)?$",
                             re.I)  # fmt: skip
 # "could send Hang Seng up 5%", "is set to push Nikkei to a record": the causation is not realized (§4).
 _HYPO_BEFORE_CAUSE_RE = re.compile(
@@ -80,7 +80,9 @@ _MCAP_PREFIX_RE = re.compile(
 _MV_TAIL_RE = re.compile(r"\s*(?:'s?\s+)?(?:combined\s+)?(?:" + MV + r")\b", re.I)
 _CONDITIONAL_PREFIX_RE = re.compile(r"\b(?:if|unless|whether)\b[^;:]*$", re.I)
 _OPENER_RE = re.compile(r"(?:^|[;:]\s*)([^;:,]{3,60}),\s*(?:the\s+)?$")
-_PREV_WORD_RE = re.compile(r"([\w.$-]+)\W*$")
+# The word governing the subject: quotes, brackets and a determiner may stand between ("on the CSI 300
+# Index", "lifting the Straits Times Index"); "Stock Track | Baidu": a separator ends the previous phrase.
+_PREV_WORD_RE = re.compile(r"([\w.$-]+)[\s\"'(\[]*(?:(?:the|a|an)\s+)?$", re.I)
 PREFIX_WINDOW = (
     160  # only the words just before a subject matter; keeps texts with thousands of mentions linear
 )
@@ -133,6 +135,9 @@ def group_subjects(text: str, subjects: list[Subject]) -> list[list[Subject]]:
     """
     groups: list[list[Subject]] = []
     for subj in subjects:
+        if groups and subj.anaphor and groups[-1][-1].anaphor and subj.start == groups[-1][-1].start:
+            groups[-1].append(subj)  # one relative anaphor for a coordination ("..., whose shares")
+            continue
         if groups and not subj.anaphor and not groups[-1][-1].anaphor:
             members = groups[-1]
             prev = members[-1]
