@@ -297,3 +297,58 @@ def test_determiner_between_governing_word_and_subject(det: Detector) -> None:
         ("PlayStation sales take Sony to a nine-year high", "", {("6758.T", "up", None)}),
         ("Sell-off", "Selling knocked the Kospi down 3%.", {("KOSPI", "down", 3.0)}),
     ])  # fmt: skip
+
+
+def test_predicate_continues_past_a_sized_noun_or_a_verb_after_but(det: Detector) -> None:
+    """§3.1: ``shares halted after a 20% drop`` and ``debuted at HK$17 but fell 6%`` are the subject's moves;
+    ``rose 1% as a 9% drop hit peers`` still ends at ``as``."""
+    check(det, [
+        ("Trading Halted for Meituan Shares After Over 20% Drop", "", {("3690.HK", "down", 20.0)}),
+        ("Nissan closed at 400 yen on Friday following a 9.5 percent slide", "", {("7201.T", "down", 9.5)}),
+        ("Xiaomi lists", "Shares debuted at HK$17 but quickly fell 6% in early trade.", {("1810.HK", "down", 6.0)}),
+        ("Nio gains 1% but Xpeng sinks", "", {("XPEV", "down", None)}),
+        ("Baidu rose 1% as a 9% drop hit its peers", "", set()),
+    ])  # fmt: skip
+
+
+def test_price_level_and_with_phrase_before_the_size(det: Detector) -> None:
+    """§3.1: ``closed at 86,300 won, down 9.4%``, ``was trading at 3,527.01, up 2.06%``, ``hits day high with a
+    10% surge``."""
+    check(det, [
+        ("Samsung slides", "Samsung shares closed at 86,300 won, down 9.4 percent.", {("005930.KS", "down", 9.4)}),
+        ("Kospi record", "The Kospi was trading at 3,527.01, up 2.06 percent.", {("KOSPI", "up", 2.06)}),
+        ("Advantest Hits Day High with 10.62% Surge", "", {("6857.T", "up", 10.62)}),
+        ("Samsung slides", "Samsung shares closed at 86,300 won, down 0.4 percent.", set()),
+    ])  # fmt: skip
+
+
+def test_size_of_a_move_in_another_quantity_is_not_a_price_move(det: Detector) -> None:
+    """§4: ``posts 33 pct surge in profit``, ``a 12% jump in quarterly revenue`` measure that quantity."""
+    check(det, [
+        ("BYD posts 33 pct surge in profit", "", set()),
+        ("Tencent reports a 12% jump in quarterly revenue", "", set()),
+        ("Netflix posts 20% rise in subscribers", "", set()),
+        ("Netflix posts a 9% rise in early trade", "", {("NFLX", "up", 9.0)}),
+    ])  # fmt: skip
+
+
+def test_more_strong_and_milestone_vocabulary(det: Detector) -> None:
+    """§6.3/§6.4: ``decline most since``, ``vaulted``, ``posts record-high close``, ``highest ever close``,
+    ``opened weaker``; mild ``weaker`` stays mild."""
+    check(det, [
+        ("Pop Mart shares decline most since April", "", {("9992.HK", "down", None)}),
+        ("Sensex vaulted 1,422 points", "", {("SENSEX", "up", None)}),
+        ("S&P 500 posted a record-high close", "", {("SPX", "up", None)}),
+        ("Sensex logs its highest ever close", "", {("SENSEX", "up", None)}),
+        ("Samsung opened weaker, down 6%", "", {("005930.KS", "down", 6.0)}),
+        ("Samsung opened weaker", "", set()),
+    ])  # fmt: skip
+
+
+def test_abbreviation_dot_after_a_company_name(det: Detector) -> None:
+    """§3.1: ``Sea Ltd. jumped 9%``: the dot of ``Ltd.`` does not end the predicate."""
+    check(det, [
+        ("Sea gains", "Sea Ltd. jumped 9% after results.", {("SE", "up", 9.0)}),
+        ("Boeing", "Boeing Co. fell 6.5% on Monday.", {("BA", "down", 6.5)}),
+        ("Boeing", "Boeing Co. said it would cut jobs.", set()),
+    ])  # fmt: skip

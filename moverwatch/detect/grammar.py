@@ -38,6 +38,10 @@ _BOUNDARY_RE = re.compile(
     r"\b(?:as|after|while|when|whereas|but|amid|because|though|although|despite|following|ahead of|"
     r"even as|until|unless|if|yet|whilst|once)\b(?!-)(?!\s+(?:much|little|high|low|well|many|hours|"
     r"the (?:bell|close|open)|[a-z]+ing\b))"
+    # "shares suspended after (a) 20% drop": a sized move noun, not a clause, follows
+    r"(?!(?<!\bas)(?<!\bif)(?<!\bunless)\s+(?:an?\s+)?(?:(?:more than|over|nearly|almost|about|around|some)\s+)?"
+    r"\d[\d.,]*\s?(?:%|per\s?cent|percent|pct|pc)\s+(?:[a-z-]+\s+)?(?:drop|fall|decline|gain|rise|jump|surge|"
+    r"plunge|slump|rally|slide|loss|tumble|rout|selloff|sell-off)s?\b)"
 )
 # ", BP 4%" / "and Honda 3%": an ellipsis with an unwatched subject ends the current subject's predicate.
 _ELLIPSIS_OTHER_RE = re.compile(
@@ -63,7 +67,7 @@ _MODIFIER_RE = re.compile(
 # Filler between a subject and its verb: possessives, security nouns, listing places, company suffixes,
 # auxiliaries, harmless adverbs and time phrases.
 _FILLER_RE = re.compile(
-    r"\s+|,|\(|\)|\"|'s\b|'(?=\s)|"
+    r"\([^()%]{0,40}\)|\s+|,|\(|\)|\"|'s\b|'(?=\s)|\.(?=\s+[a-z])|"
     r"(?:share price|stock price|shares?|stocks?|adrs?|adss?|gdrs?|[abh]-shares?|class [abc]|ordinary|common|"
     r"equity|equities|"
     r"index|composite|average|benchmark|gauge|"
@@ -186,9 +190,19 @@ def _reject_reason(low_rest: str) -> str:
     return f"no move verb after the mention (next words: {' '.join(rest.split()[:4])!r})"
 
 
+_VERB_AFTER_RE = re.compile(r"\s+(?:then\s+|later\s+|[a-z]+ly\s+)?([a-z-]+)")
+
+
 def _region_end(tail: str, low_tail: str, start: int) -> int:
+    """Where the predicate ends: a clause boundary or an ellipsis with another subject. ``but``/``yet``
+    followed by a verb coordinate two predicates of the same subject ("debuted at HK$17 but fell 6%")."""
     end = len(tail)
     m = _BOUNDARY_RE.search(low_tail, start)
+    while m is not None and m.group(0) in ("but", "yet"):
+        nxt = _VERB_AFTER_RE.match(low_tail, m.end())
+        if not nxt or not (nxt.group(1) in LEXICON or nxt.group(1) in LIGHT_VERBS):
+            break
+        m = _BOUNDARY_RE.search(low_tail, nxt.end())
     if m:
         end = m.start()
     m = _ELLIPSIS_OTHER_RE.search(tail, start, end)
@@ -206,9 +220,17 @@ _TIME_PLACE_RE = re.compile(
     r"(?:(?:the|a|its|their|this|last|early|late|morning|afternoon|evening|midday|session|sessions|day|week|"
     r"trade|trading|deals|open|opening|close|closing|bell|lows?|highs?|level|levels|today|yesterday|tonight|"
     r"(?:mon|tues|wednes|thurs|fri|satur|sun)day)(?:'s?)?[\s,]+"
+    r"|with\s+|at\s+(?:[a-z]{0,3}\$)?\d[\d,.]*(?:\s+(?:won|yen|yuan|rupees?|dollars|hong kong dollars|cents|pence|"
+    r"euros?|points?))?[\s,]+"
     r"|(?:in|on|at|during)\s+(?:the\s+)?(?!record\b|an?\b)[a-z.&-]+(?:\s+(?!record\b)[a-z.&-]+)?(?:'s?)?[\s,]+"
     r"){1,6}"
 )
+
+
+_AFTER_SIZE_RE = re.compile(
+    r"(?:after|following)\s+(?=(?:an?\s+)?(?:(?:more than|over|nearly|almost|about)\s+)?\d)"
+)
+_BUT_VERB_RE = re.compile(r"\b(?:but|yet|then)\s+(?:then\s+|later\s+|[a-z]+ly\s+)?([a-z-]+)")
 
 
 def predicate_head(region: str, causative: bool) -> tuple[int, str]:
@@ -219,6 +241,9 @@ def predicate_head(region: str, causative: bool) -> tuple[int, str]:
     move of its own (§3.2) but a sized move may follow.
     """
     head = QUALIFIER_RE.match(region).end()  # type: ignore[union-attr]
+    after = _AFTER_SIZE_RE.match(region, head)
+    if after:  # "X shares after a 20% drop" (a headline's noun phrase)
+        head = QUALIFIER_RE.match(region, after.end()).end()  # type: ignore[union-attr]
     lead = _LEAD_RE.match(region, head)
     if lead:
         if lead.end() >= len(region.rstrip()):
@@ -244,6 +269,10 @@ def predicate_head(region: str, causative: bool) -> tuple[int, str]:
         elif kind == "milestone":
             ok = is_record_move(first, region)  # "Nikkei's record one-day drop"
     if not ok:
+        # "debuted at HK$17 but fell 6%": a second predicate of the same subject
+        but = _BUT_VERB_RE.search(region, head)
+        if but and but.group(1) in LEXICON:
+            return but.start(1), ""
         return head, _reject_reason(region[head:])
     return head, ""
 

@@ -42,6 +42,7 @@ def inflect(base: str) -> set[str]:
 
 
 _STRONG_UP = (
+    "vault",
     "soar",
     "surge",
     "jump",
@@ -86,7 +87,7 @@ for _f in inflect("shoot"):
     LEXICON[_f] = (None, True)
 
 LIGHT_VERBS: set[str] = set()
-for _w in ("post", "suffer", "get", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
+for _w in ("post", "suffer", "get", "debut", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
            "end", "finish", "settle", "open", "trade", "chalk", "deliver", "mark", "hit", "touch", "reach",
            "set", "scale", "cap", "enjoy", "move", "lock", "remain", "stay", "sit", "hover",
            # "pares an early 8% jump": what is pared or reversed is itself a move (§7 "a noun gives direction
@@ -94,7 +95,7 @@ for _w in ("post", "suffer", "get", "record", "log", "see", "book", "notch", "re
            "pare", "trim", "reverse"):  # fmt: skip
     LIGHT_VERBS.update(inflect(_w))
 
-ARRIVAL = r"(?:hit|hits|hitting|touch(?:es|ed|ing)?|reach(?:es|ed|ing)?|sets?|setting|notch(?:es|ed|ing)?|scal(?:e|es|ed|ing)|marks?|marked|marking)"  # noqa: E501
+ARRIVAL = r"(?:post(?:s|ed|ing)?|log(?:s|ged|ging)?|register(?:s|ed|ing)?|hit|hits|hitting|touch(?:es|ed|ing)?|reach(?:es|ed|ing)?|sets?|setting|notch(?:es|ed|ing)?|scal(?:e|es|ed|ing)|marks?|marked|marking)"  # noqa: E501
 CLOSING_AT = r"(?:clos(?:e|es|ed|ing)|end(?:s|ed|ing)?|finish(?:es|ed|ing)?|settl(?:e|es|ed|ing))\s+at"
 
 NUMWORDS = {
@@ -164,6 +165,7 @@ MILESTONE = (
     r"[- ](?:year|month|week|decade)[- ](?:high|low|peak|top|bottom)s?"
     r"|multi-year (?:high|low)s?|decade[- ](?:high|low)s?|(?:highest|lowest)(?: level| close)? (?:since|in)\b"
     r"|(?:high|low) of the (?:year|decade)"
+    r"|(?:highest|lowest)(?:[- ]ever)? (?:close|closing level|finish)\b|(?:highest|lowest)[- ]ever\b"
     # v2: "a fresh low in more than two years", "a peak not seen in 18 months"
     r"|(?:high|low|peak|top|bottom|level)s?\s+(?:in|since)\s+(?:(?:more than|over|nearly|almost|about|some)\s+)?"
     r"(?:\d+|" + "|".join(NUMWORDS) + r"|several|many)\s+(?:years?|months?|weeks?|decades?)\b"
@@ -203,11 +205,11 @@ TOKEN_RE = re.compile(
     r"|(?P<limit>\blimit[- ](?:up|down)\b|\b(?:upper|lower) circuit\b)"
     r"|(?P<ddigit>\b(?:double|triple)[- ]digit\s+(?P<ddnoun>[\w-]+))"
     r"|(?P<super>\b" + SUPER + r")"
-    r"|(?P<most>\bthe most (?:since|in)\b)"
+    r"|(?P<most>\b(?:the )?most (?:since|in)\b)"
     r"|(?P<milestone>\b" + MILESTONE + r")"
     r"|(?P<mv>\b(?:" + MV + r")\b)"
     r"|(?P<nonprice>\b(?:" + NONPRICE + r")\b)"
-    r"|(?P<particle>\b(?:up|down|higher|lower)\b(?!\s+to\b))"
+    r"|(?P<particle>\b(?:up|down|higher|lower|weaker|stronger|firmer)\b(?!\s+to\b))"
     r"|(?P<word>\b[a-z][a-z-]*\b)"
 )
 
@@ -223,6 +225,10 @@ COMPOUND_NOUN_RE = re.compile(
 )
 
 LEAD_WORDS = ("lead", "leads", "leading", "led")
+
+
+# "up"/"higher"/"stronger" give a direction to a size or a verb next to them (§7).
+UP_PARTICLES = frozenset(("up", "higher", "stronger", "firmer"))
 
 
 def num(text: str) -> float:

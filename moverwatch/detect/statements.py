@@ -17,6 +17,7 @@ from moverwatch.detect.lexicon import (
     NONPRICE,
     RECORD_MOVE_RE,
     TOKEN_RE,
+    UP_PARTICLES,
     num,
 )
 from moverwatch.detect.window import scope_end, window_reason
@@ -31,9 +32,13 @@ _ADJ_BEFORE_NOUN = re.compile(
 _SIZE_OF_OTHER_RE = re.compile(
     r"\s*\)?\s*(?:of\s+(?:its\s+|the\s+)?)?(?:(?!(?:on|after|as|in|amid|with|for|from|to|at|by|and|but|while)\b)"
     r"[\w-]+\s+){0,2}?(?:" + NONPRICE + r")\b"
+    # "a 33 pct surge in first-quarter profit": the move noun measures the other quantity
+    r"|\s*(?:[\w-]+\s+)?(?:surge|jump|rise|gain|drop|fall|decline|increase|decrease|growth|slump|plunge|rebound|"
+    r"climb|slide)s?\s+(?:in|of)\s+(?:(?!(?:on|after|as|in|amid|with|for|from|to|at|by|and|but|while)\b)"
+    r"[\w-]+\s+){0,3}?(?:" + NONPRICE + r")\b"
 )
 
-_PARTICLE_AFTER_RE = re.compile(r"\s+(up|down|higher|lower)\b(?!\s+to\b)")
+_PARTICLE_AFTER_RE = re.compile(r"\s+(up|down|higher|lower|weaker|stronger|firmer)\b(?!\s+to\b)")
 _TO_LEVEL_RE = re.compile(r"(?<!up )\bto\s*(?:(?:below|above|about|around|just|nearly|over|under)\s*)?$")
 _POINTS_AFTER_RE = re.compile(r"\s*(?:percentage|basis)?\s*points?\b")
 _LIST_SEP_RE = re.compile(r"\s*(?:,|and|&|, and)\s*")
@@ -162,7 +167,7 @@ class _Reader:
             nxt = i + 1
             m_part = _PARTICLE_AFTER_RE.match(self.region, t.end())
             if m_part:
-                d = "up" if m_part.group(1) in ("up", "higher") else "down"
+                d = "up" if m_part.group(1) in UP_PARTICLES else "down"
                 if w in ("give", "gives", "gave", "given", "giving") and m_part.group(1) == "up":
                     d = "down"
                 nxt += 1  # the particle token is part of this verb
@@ -181,7 +186,7 @@ class _Reader:
         """``up``/``down``/``higher``/``lower``: directs a size just before it, else a mild word (§6.3)."""
         t = tokens[i]
         text = t.group(0)
-        d = "up" if text in ("up", "higher") else "down"
+        d = "up" if text in UP_PARTICLES else "down"
         if self.sized and not self.region[self.sized[-1][2] : t.start()].strip():
             self._direct_sizes(d)
         else:
@@ -197,9 +202,15 @@ class _Reader:
         region = self.region
         if _TO_LEVEL_RE.search(region, max(0, t.start() - 25), t.start()):
             return i + 1  # "to 40%": a level, not a change
-        after = region[t.end() : t.end() + 40]
-        if _SIZE_OF_OTHER_RE.match(after) or _POINTS_AFTER_RE.match(after):
-            return i + 1  # a number about something else ("25% auto tariffs", "at a 6.6% discount")
+        other = _SIZE_OF_OTHER_RE.match(region, t.end(), t.end() + 60)
+        if other or _POINTS_AFTER_RE.match(region, t.end(), t.end() + 40):
+            # a number about something else ("25% auto tariffs", "at a 6.6% discount"); a move noun in the
+            # match ("33 pct surge in profit") is that quantity's too
+            end = other.end() if other else t.end()
+            i += 1
+            while i < len(tokens) and tokens[i].start() < end:
+                i += 1
+            return i
         sign = t.group("sign")
         d: str | None
         if sign:

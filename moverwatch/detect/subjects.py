@@ -50,6 +50,11 @@ _OBJECT_WORDS = {
     "track", "tracks", "tracked", "unlike",
 }  # fmt: skip
 _REPORTING = {"said", "says", "say", "told"}
+# "Trading halted for X shares after a 20% drop": the noun phrase states X's own move whatever governs it.
+_SECURITY_AFTER_MOVE_RE = re.compile(
+    r"\s*(?:'s\s+)?(?i:shares|stock|adrs)\s+(?i:after|following)\s+(?:an?\s+)?(?:(?i:more than|over|nearly|almost|"
+    r"about)\s+)?\d"
+)
 _SECURITY_OF_RE = re.compile(r"\b(?:shares|stock|adrs|adss)\s+(?:of|in)\s*$", re.I)
 # A subject introduced by a forecaster's verb is an opinion about a move, not a move ("Citi sees X rising").
 _OPINION_BEFORE = {
@@ -185,7 +190,12 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
     prev = _PREV_WORD_RE.search(prefix)
     prev_word = prev.group(1) if prev else ""
     reported = first.anaphor and prev_word in _REPORTING  # "Alibaba said its shares jumped": a clause
-    if prev_word in _OBJECT_WORDS and not reported and not _SECURITY_OF_RE.search(prefix):
+    if (
+        prev_word in _OBJECT_WORDS
+        and not reported
+        and not _SECURITY_OF_RE.search(prefix)
+        and not _SECURITY_AFTER_MOVE_RE.match(tail)
+    ):
         ctx.object_of = prev_word
         return ctx
     cause = _CAUSE_DOWN_RE.search(prefix)
