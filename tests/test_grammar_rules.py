@@ -352,3 +352,73 @@ def test_abbreviation_dot_after_a_company_name(det: Detector) -> None:
         ("Boeing", "Boeing Co. fell 6.5% on Monday.", {("BA", "down", 6.5)}),
         ("Boeing", "Boeing Co. said it would cut jobs.", set()),
     ])  # fmt: skip
+
+
+def test_appositive_or_relative_clause_between_subject_and_verb(det: Detector) -> None:
+    """§3.1: ``X, which tracks ..., has declined 6%``, ``X, Hong Kong's worst IPO this year, surged 9%``."""
+    check(det, [
+        ("Tech", "The Hang Seng Tech index, which tracks the largest tech firms, dropped over 2% on Monday.",
+         {("HSTECH", "down", 2.0)}),
+        ("IPO", "Kuaishou, Hong Kong's worst-performing listing this year, surged 9% on Thursday.",
+         {("1024.HK", "up", 9.0)}),
+        ("Chips", "Advantest, a maker of chip testers, tumbled 8%.", {("6857.T", "down", 8.0)}),
+        ("Chips", "Advantest, a maker of chip testers, said profit rose.", set()),
+    ])  # fmt: skip
+
+
+def test_move_verb_with_a_market_object_is_transitive(det: Detector) -> None:
+    """§3.1: ``Alibaba, Meituan sink Hong Kong stocks``, ``Tesla sinks Nasdaq``: the object moves, not them."""
+    check(det, [
+        ("Alibaba, Meituan, Tencent sink Hong Kong stocks on regulatory fears", "", set()),
+        ("Nvidia drops tech peers after export curbs", "", set()),
+        ("Tesla sinks Nasdaq 3% in late trade", "", {("IXIC", "down", 3.0)}),
+        ("Alibaba, Meituan sink 6% on regulatory fears", "", {("BABA", "down", 6.0), ("3690.HK", "down", 6.0)}),
+    ])  # fmt: skip
+
+
+def test_hypothetical_marker_qualifies_the_statement_after_it(det: Detector) -> None:
+    """§4/§5: ``fell, set to record the biggest declines in years``: the record is not realized; the fall
+    before it is read on its own."""
+    check(det, [
+        ("Naver and Kakao fell, set to record the biggest declines in years", "", set()),
+        ("Sony rose, on track for its best week since 2020", "", set()),
+        ("Sony jumped 7%, on track for its best week since 2020", "", {("6758.T", "up", 7.0)}),
+    ])  # fmt: skip
+
+
+def test_apposed_superlative_shares_the_window_of_its_move(det: Detector) -> None:
+    """§5: ``surged 30.8% in 2020, its largest gain since 2009`` describes the 2020 move (W2)."""
+    check(det, [
+        ("Kospi history", "The Kospi surged 30.8 per cent in 2020, its largest percentage gain since 2009.", set()),
+        ("Nikkei plunges", "The Nikkei plunged 12% on Monday, its worst day since 1987.", {("N225", "down", 12.0)}),
+    ])  # fmt: skip
+
+
+def test_absolute_with_clause_shares_the_main_clause_window(det: Detector) -> None:
+    """§5: ``Stocks posted gains in 2025, with the Nikkei rising 26%`` is the 2025 move; an own time wins."""
+    check(det, [
+        ("Japan", "Japanese stocks posted strong gains in 2025, with the benchmark Nikkei rising 26%.", set()),
+        ("Japan", "Stocks had a strong year, with the Nikkei up 26% this year.", set()),
+        ("Japan", "Stocks are up 20% this year, with the Nikkei rising 3% on Friday.", {("N225", "up", 3.0)}),
+        ("Japan", "Tokyo stocks rallied, with the Nikkei rising 3%.", {("N225", "up", 3.0)}),
+    ])  # fmt: skip
+
+
+def test_potential_move_before_a_name_is_hypothetical(det: Detector) -> None:
+    """§4: ``a potential Nvidia stock collapse``, ``a possible Tesla crash`` are not realized."""
+    check(det, [
+        ("Evaluating the risks behind a potential Nvidia stock collapse", "", set()),
+        ("Traders hedge against a possible Tesla crash", "", set()),
+        ("Nvidia stock collapses 12%", "", {("NVDA", "down", 12.0)}),
+    ])  # fmt: skip
+
+
+def test_value_gained_in_one_session_and_fractions_of_value(det: Detector) -> None:
+    """§6.5: ``adds $230 billion in a day`` is a market value change; §6.1 ``loses a fifth of its value``."""
+    check(det, [
+        ("AI chip champ Nvidia adds $230 billion in a day", "", {("NVDA", "up", None)}),
+        ("Apple sheds $100 billion overnight", "", {("AAPL", "down", None)}),
+        ("NetEase loses a fifth of its value on gaming rules", "", {("NTES", "down", 20.0)}),
+        ("Tencent loses half of its market value in a year", "", set()),
+        ("Apple adds $10 billion to its buyback", "", set()),
+    ])  # fmt: skip

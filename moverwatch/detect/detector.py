@@ -219,7 +219,13 @@ class Detector:
                     trace.append(f"  [subjects] {names}: object of {ctx.object_of!r}, not the mover (§3.4)")
                 continue
             inherited = ctx.cause_dir or last_dir
-            pred = read_predicate(tail, low_tail, inherited, sentence_low, causative=ctx.causative)
+            object_follows = (
+                gi + 1 < len(groups)
+                and groups[gi + 1][0].start == tail_end
+                and tail.endswith(" ")
+                and not tail.rstrip().endswith((",", ";", ":", "-", "|"))
+            )
+            pred = read_predicate(tail, low_tail, inherited, sentence_low, ctx.causative, object_follows)
             if pred.rejected and not pred.statements:
                 if trace is not None:
                     trace.append(f"  [predicate] {names}: {pred.rejected}")

@@ -212,7 +212,7 @@ def _region_end(tail: str, low_tail: str, start: int) -> int:
 
 
 _MOVE_KINDS = frozenset(
-    ("pct", "mult", "limit", "ddigit", "super", "milestone", "particle", "most", "amount")
+    ("pct", "frac", "mult", "limit", "ddigit", "super", "milestone", "particle", "most", "amount")
 )
 # §3.1 "finished Tuesday's session down 12%", "ended the morning in Tokyo 8% higher", "traded at the day's
 # lows, down 11%": a time or place phrase between a light verb and the size.
@@ -220,7 +220,7 @@ _TIME_PLACE_RE = re.compile(
     r"(?:(?:the|a|its|their|this|last|early|late|morning|afternoon|evening|midday|session|sessions|day|week|"
     r"trade|trading|deals|open|opening|close|closing|bell|lows?|highs?|level|levels|today|yesterday|tonight|"
     r"(?:mon|tues|wednes|thurs|fri|satur|sun)day)(?:'s?)?[\s,]+"
-    r"|with\s+|at\s+(?:[a-z]{0,3}\$)?\d[\d,.]*(?:\s+(?:won|yen|yuan|rupees?|dollars|hong kong dollars|cents|pence|"
+    r"|\([^()%]{0,30}\)[\s,]+|with\s+|at\s+(?:[a-z]{0,3}\$)?\d[\d,.]*(?:\s+(?:won|yen|yuan|rupees?|dollars|hong kong dollars|cents|pence|"
     r"euros?|points?))?[\s,]+"
     r"|(?:in|on|at|during)\s+(?:the\s+)?(?!record\b|an?\b)[a-z.&-]+(?:\s+(?!record\b)[a-z.&-]+)?(?:'s?)?[\s,]+"
     r"){1,6}"
@@ -264,7 +264,7 @@ def predicate_head(region: str, causative: bool) -> tuple[int, str]:
                 # "lead losses": leading gives no move of one's own (§3.2); "led with a 6% gain" does
                 ok = not (w.startswith("le") and not region.startswith(" with", first.end()))
                 ok = ok and _after_light_verb(region, first.end())
-        elif kind in ("pct", "mult", "particle", "limit", "amount", "super", "ddigit"):
+        elif kind in ("pct", "frac", "mult", "particle", "limit", "amount", "super", "ddigit"):
             ok = True
         elif kind == "milestone":
             ok = is_record_move(first, region)  # "Nikkei's record one-day drop"
@@ -291,27 +291,55 @@ def _after_light_verb(region: str, pos: int) -> bool:
     return False
 
 
+_APPOSITIVE_RE = re.compile(
+    r"(?:\s*(?:index|shares|stock|inc\.?|corp\.?|ltd\.?|co\.?|group|holdings))?\s*,\s*(?:which|who|that|a|an|the|its|"
+    r"one of|(?:[a-z]+\s){0,2}[a-z.&-]+'s)\s[^,;:()%]{0,120}?,"
+)
+_LAST_WORD_RE = re.compile(r"([a-z-]+)\s*$")
+
+
 def read_predicate(
-    tail: str, low_tail: str, inherited_dir: str | None, sentence_low: str, causative: bool = False
+    tail: str,
+    low_tail: str,
+    inherited_dir: str | None,
+    sentence_low: str,
+    causative: bool = False,
+    object_follows: bool = False,
 ) -> Predicate:
     """Read the move statements in ``tail`` (the text right after a subject, up to the next subject).
 
     ``inherited_dir`` is the direction a bare size takes ("Samsung rises 6%, SK Hynix 9%": the verb is
     elided) when the tail itself gives none. ``causative``: the subject is the object of a causative verb
-    ("sends Nikkei to a record high"), whose "to" is an arrival (§3.1, §6.4).
+    ("sends Nikkei to a record high"), whose "to" is an arrival (§3.1, §6.4). ``object_follows``: the next
+    subject follows the tail directly, so a bare verb before it is transitive ("Alibaba sinks Hang Seng").
     """
     pred = Predicate()
     start, mv, pred.coord_names = read_filler(tail, low_tail)
-    pred.mv_subject = mv
-    pred.start = start
     end = _region_end(tail, low_tail, start)
-    pred.end = end
     region = low_tail[start:end]
-
     head, rejected = predicate_head(region, causative)
+    if rejected:
+        # "The Hang Seng Tech index, which tracks ... Hong Kong, has declined": an appositive or relative
+        # clause without a move stands between the subject and its verb
+        app = _APPOSITIVE_RE.match(low_tail)
+        if app and app.end() > start:
+            start, mv2, names2 = read_filler(tail[app.end() :], low_tail[app.end() :])
+            start += app.end()
+            mv, pred.coord_names = mv or mv2, pred.coord_names + names2
+            end = _region_end(tail, low_tail, start)
+            region = low_tail[start:end]
+            head, rejected2 = predicate_head(region, causative)
+            rejected = rejected2 and rejected
     if rejected:
         pred.rejected = rejected if region.strip() else _reject_reason(low_tail[start:])
         return pred
+    if object_follows and end == len(tail):
+        # "Alibaba, Meituan sink Hang Seng": the verb's object is the next subject, the verb is transitive
+        last = _LAST_WORD_RE.search(region)
+        if last and last.group(1) in LEXICON and not region[: last.start()].strip(" ,"):
+            pred.rejected = f"transitive {last.group(1)!r}: its object moves, not the subject"
+            return pred
+    pred.mv_subject, pred.start, pred.end = mv, start, end
 
     pred.statements = interpret(region, tail[start:end], head, inherited_dir, mv, sentence_low, causative)
     if not pred.statements and not pred.rejected:

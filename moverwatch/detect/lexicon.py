@@ -201,6 +201,9 @@ TOKEN_RE = re.compile(
     # number counts), the unit.
     r"|(?P<pct>\(?\s?(?P<sign>[+-])?\s?(?P<num>" + _SIZE_NUM + r")(?:\s?(?:-|to)\s?" + _SIZE_NUM + r")?"
     r"\s?(?:%|per\s?cent\b|percent\b|pct\b|pc\b)\)?)"
+    # "loses a fifth of its value": a fraction of the value is a size (§6.1 "a form that plainly means the same")
+    r"|(?P<frac>\b(?:(?:a|one)[- ](?:fifth|quarter|third|tenth)|half)(?=\s+(?:of\s+)?(?:its|their)\s+(?:market\s+)?"
+    r"(?:value|capitali[sz]ation|valuation)\b))"
     r"|(?P<mult>\b(?:doubl(?:e|es|ed|ing)|tripl(?:e|es|ed|ing)|quadrupl(?:e|es|ed|ing)|halv(?:e|es|ed|ing))\b(?!-))"
     r"|(?P<limit>\blimit[- ](?:up|down)\b|\b(?:upper|lower) circuit\b)"
     r"|(?P<ddigit>\b(?:double|triple)[- ]digit\s+(?P<ddnoun>[\w-]+))"

@@ -38,6 +38,11 @@ _SIZE_OF_OTHER_RE = re.compile(
     r"[\w-]+\s+){0,3}?(?:" + NONPRICE + r")\b"
 )
 
+# A move verb with a market as its direct object is transitive: "Alibaba, Tencent sink Hong Kong stocks".
+_TRANSITIVE_OBJECT_RE = re.compile(
+    r"\s+(?:the\s+)?(?:(?!(?:on|in|at|to|by|as|after|for|from|with|over|past|amid|into|and|but)\b)[a-z&.'-]+\s+){0,3}?"
+    r"(?:stocks|equities|markets?|indexes|indices|benchmarks?|gauges?|sectors?|bourses?|peers)\b"
+)
 _PARTICLE_AFTER_RE = re.compile(r"\s+(up|down|higher|lower|weaker|stronger|firmer)\b(?!\s+to\b)")
 _TO_LEVEL_RE = re.compile(r"(?<!up )\bto\s*(?:(?:below|above|about|around|just|nearly|over|under)\s*)?$")
 _POINTS_AFTER_RE = re.compile(r"\s*(?:percentage|basis)?\s*points?\b")
@@ -58,6 +63,11 @@ _MV_PARTICIPLE_RE = re.compile(
 _MV_NOUN_RE = re.compile(
     r"\s+(?:(?:one-day|single-day|two-day|weekly|intraday|stock|share|market)\s+)?(?P<n>rally|rallies|surge|jump|"
     r"rebound|selloff|sell-off|rout|slump|plunge|tumble|crash|wipeout|slide|decline|drop)\b"
+)
+_FRACTIONS = {"tenth": 10.0, "fifth": 20.0, "quarter": 25.0, "third": 33.3, "half": 50.0}
+_SESSION_AFTER_RE = re.compile(
+    r"(?:(?<=illion)|(?<=bn)|(?<=tn))\s+(?:in (?:a|one) (?:single )?(?:day|session)|in a single trading day|overnight|"
+    r"in (?:early|late) trad(?:e|ing))\b"
 )
 _VALUE_UP = {"added", "gained", "rally", "rallies", "surge", "jump", "rebound"}
 _IN_NONPRICE_RE = re.compile(r"\s+(?:in|of)\s+(?:[\w-]+\s+)?(?:" + NONPRICE + r")\b")
@@ -162,6 +172,8 @@ class _Reader:
                 and _ADJ_BEFORE_NOUN.match(self.region[self.sized[-1][2] : t.start()])
             ):
                 return i + 1
+            if _TRANSITIVE_OBJECT_RE.match(self.region, t.end()):
+                return len(tokens)  # "sink Hong Kong stocks": the object moves; what follows is its
             self._open(t.start(), None, True)
             self.saw_move_verb = True
             nxt = i + 1
@@ -234,6 +246,21 @@ class _Reader:
         if self.p_verb and (not self.found or self.found[-1][0] < self.p_start):
             self.anchors[t.start()] = self.p_start  # the verb/noun opening this size's own phrase
         self.found.append((t.start(), st))
+        return i + 1
+
+    def on_frac(self, tokens: list[re.Match[str]], i: int) -> int:
+        """§6.1 ``a fifth of its value`` -> 20, ``half of its value`` -> 50; direction from the open phrase."""
+        t = tokens[i]
+        text = t.group(0)
+        value = next(v for k, v in _FRACTIONS.items() if k in text)
+        if self.p_dir is not None:
+            st = Statement(
+                self.p_dir, value, self.p_strong, "size", self.orig[self.p_start : t.end()].strip()
+            )
+            self.found.append((t.start(), st))
+            self.sized = [(st, t.start(), t.end())]
+            self.p_sized = True
+            self.pending = None
         return i + 1
 
     def on_mult(self, tokens: list[re.Match[str]], i: int) -> int:
@@ -339,6 +366,9 @@ class _Reader:
                 word = part.group("v") if part else noun.group("n")  # type: ignore[union-attr]
                 d = "up" if word in _VALUE_UP else LEXICON.get(word, ("down", True))[0]
                 is_mv, evidence = True, f"{t.group(0)} {word}"
+        if not is_mv and not level and d is not None and _SESSION_AFTER_RE.match(self.region, t.end()):
+            # "Nvidia adds $230 billion in a day": a company's amount gained in one session is its value
+            is_mv = True
         if is_mv and level and self.pending is not None:
             # "market value jumps to $5 trillion": a level reached, not a change.
             self.pending.eligible = False
@@ -360,6 +390,7 @@ _HANDLERS: dict[str, _Handler] = {
     "particle": _Reader.on_particle,
     "pct": _Reader.on_pct,
     "mult": _Reader.on_mult,
+    "frac": _Reader.on_frac,
     "points": _Reader.on_points,
     "limit": _Reader.on_limit,
     "ddigit": _Reader.on_ddigit,
@@ -387,6 +418,14 @@ def interpret(
     apply_windows(region, found, reader.anchors, sentence_low)
     _mark_lists(region, found)
     return [st for _off, st in found]
+
+
+# §4/§5: a hypothetical marker between two statements makes the later one not realized.
+_HYPO_MARKER_RE = re.compile(
+    r"\b(?:(?:set|poised|on track|on course|heading|headed|expected|likely|tipped|seen|due) (?:to|for)|could|may|"
+    r"might|would|will|risks?|threatens? to)\b"
+)
+_APPOSED_RE = re.compile(r",\s*(?:its|their|the)\s+$")
 
 
 def apply_windows(
@@ -418,6 +457,16 @@ def apply_windows(
         if st.reason == "dir-from-verb":
             st.reason = ""
         why = window_reason(carried.get(k, "") + region[off:cut], sentence_low)
+        prev_off = offsets[k - 1] if k else 0
+        hypo = _HYPO_MARKER_RE.search(region, prev_off, off) if k else None
+        if hypo:
+            # "fell, set to record the biggest declines in years": the marker qualifies what follows it
+            why = f"hypothetical: {hypo.group(0)!r} qualifies it"
+        elif k and st.kind in ("superlative", "milestone") and _APPOSED_RE.search(region, prev_off, off):
+            # "surged 30.8% in 2020, its largest gain since 2009": the apposition describes the move before it
+            prev = found[k - 1][1]
+            if not prev.eligible and prev.reason.startswith(("cumulative", "historical")):
+                why = prev.reason
         if why:
             st.eligible = False
             st.reason = why

@@ -60,7 +60,7 @@ _SECURITY_OF_RE = re.compile(r"\b(?:shares|stock|adrs|adss)\s+(?:of|in)\s*$", re
 _OPINION_BEFORE = {
     "sees", "see", "saw", "expects", "expect", "expected", "forecasts", "forecast", "predicts", "predict", "tips",
     "tipped", "bets", "wagers", "reckons", "thinks", "believes", "projects", "warns", "could", "would", "may",
-    "might", "will", "can", "should", "must",
+    "might", "will", "can", "should", "must", "potential", "possible", "looming", "feared", "impending",
 }  # fmt: skip
 # ... but "the chipmaker saw its stock sink 9%": a possessive anaphor after "saw" is what happened to it.
 _EXPERIENCER = {"sees", "see", "saw"}
@@ -87,6 +87,11 @@ _CONDITIONAL_PREFIX_RE = re.compile(r"\b(?:if|unless|whether)\b[^;:]*$", re.I)
 _OPENER_RE = re.compile(r"(?:^|[;:]\s*)([^;:,]{3,60}),\s*(?:the\s+)?$")
 # The word governing the subject: quotes, brackets and a determiner may stand between ("on the CSI 300
 # Index", "lifting the Straits Times Index"); "Stock Track | Baidu": a separator ends the previous phrase.
+_WITH_ABSOLUTE_RE = re.compile(r"^(?P<main>[^;:]{8,}?),\s*with\s+(?:the\s+)?(?:[\w'-]+\s+){0,3}$")
+_OWN_TIME_RE = re.compile(
+    r"[^;:,]*?\b(?:today|yesterday|overnight|intraday|(?:mon|tues|wednes|thurs|fri)day|this week|last week|"
+    r"session|in (?:early|late|morning|afternoon) trad)"
+)
 _PREV_WORD_RE = re.compile(r"([\w.$-]+)[\s\"'(\[]*(?:(?:the|a|an)\s+)?$", re.I)
 PREFIX_WINDOW = (
     160  # only the words just before a subject matter; keeps texts with thousands of mentions linear
@@ -220,6 +225,11 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
     opener = _OPENER_RE.search(prefix) if p_start == s_start else None
     if opener and "%" not in opener.group(1):
         ctx.window = window_reason(opener.group(1), sentence_low)
+    absolute = _WITH_ABSOLUTE_RE.search(prefix)
+    if absolute and not ctx.window and not _OWN_TIME_RE.match(tail.lower()):
+        # "Stocks posted gains in 2025, with the Nikkei rising 26%": the absolute clause shares the main
+        # clause's time frame unless it states its own
+        ctx.window = window_reason(absolute.group("main"), sentence_low)
     leading = _LEADING_NAMES_RE.search(prefix_orig)
     ctx.lead_names = len(_NAME_SEP_RE.findall(leading.group(0))) if leading else 0
     return ctx
