@@ -422,3 +422,20 @@ def test_value_gained_in_one_session_and_fractions_of_value(det: Detector) -> No
         ("Tencent loses half of its market value in a year", "", set()),
         ("Apple adds $10 billion to its buyback", "", set()),
     ])  # fmt: skip
+
+
+def test_move_noun_leading_a_market_is_the_subject_move(det: Detector) -> None:
+    """§3.1: ``Alibaba surge leads Hong Kong stocks higher`` - a noun with a verb after it is not transitive."""
+    check(det, [
+        ("Alibaba surge leads Hong Kong stocks to biggest gain in 2 weeks", "", {("BABA", "up", None)}),
+        ("Tencent slump drags Asian markets lower", "", {("0700.HK", "down", None)}),
+    ])  # fmt: skip
+
+
+def test_sized_decline_after_a_price_level_overrides_a_strong_word(det: Detector) -> None:
+    """§8 step 3: ``plunged`` then ``closed at 94,000 won after a 1.78 percent decline``: the size decides."""
+    check(det, [
+        ("SK Hynix slides", "SK Hynix plunged. SK Hynix closed at 94,000 won (US$78) after a 1.78 percent decline.",
+         set()),
+        ("SK Hynix slides", "SK Hynix closed at 94,000 won after a 7.5 percent decline.", {("000660.KS", "down", 7.5)}),
+    ])  # fmt: skip

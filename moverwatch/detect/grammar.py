@@ -282,7 +282,9 @@ def _after_light_verb(region: str, pos: int) -> bool:
     start = pos + 1 if pos < len(region) else pos
     for skip in (_PRED_START_SKIP_RE, _TIME_PLACE_RE):
         m = skip.match(region, start)
-        pos2 = QUALIFIER_RE.match(region, m.end() if m else start).end()  # type: ignore[union-attr]
+        pos2 = m.end() if m else start
+        after = _AFTER_SIZE_RE.match(region, pos2)  # "closed at 94,000 won after a 9% decline"
+        pos2 = QUALIFIER_RE.match(region, after.end() if after else pos2).end()  # type: ignore[union-attr]
         nxt = TOKEN_RE.match(region, pos2)
         if nxt is not None and (
             nxt.lastgroup in _MOVE_KINDS or (nxt.lastgroup == "word" and nxt.group("word") in LEXICON)

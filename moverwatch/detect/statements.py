@@ -40,7 +40,9 @@ _SIZE_OF_OTHER_RE = re.compile(
 
 # A move verb with a market as its direct object is transitive: "Alibaba, Tencent sink Hong Kong stocks".
 _TRANSITIVE_OBJECT_RE = re.compile(
-    r"\s+(?:the\s+)?(?:(?!(?:on|in|at|to|by|as|after|for|from|with|over|past|amid|into|and|but)\b)[a-z&.'-]+\s+){0,3}?"
+    r"\s+(?:the\s+)?(?:(?!(?:on|in|at|to|by|as|after|for|from|with|over|past|amid|into|and|but|leads?|led|leading|"
+    r"lifts?|lifted|drives?|drove|push(?:es|ed)?|sends?|sent|drags?|dragged|helps?|helped|takes?|took|boosts?|"
+    r"weighs?|pulls?|hits?)\b)[a-z&.'-]+\s+){0,3}?"
     r"(?:stocks|equities|markets?|indexes|indices|benchmarks?|gauges?|sectors?|bourses?|peers)\b"
 )
 _PARTICLE_AFTER_RE = re.compile(r"\s+(up|down|higher|lower|weaker|stronger|firmer)\b(?!\s+to\b)")
@@ -440,6 +442,7 @@ def apply_windows(
     offsets = [p[0] for p in found]
     kinds = [p[1].kind for p in found]
     carried: dict[int, str] = {}
+    hypo: re.Match[str] | None = None  # once seen, a hypothetical marker qualifies every later statement
     for k, (off, st) in enumerate(found):
         nxt = len(region)
         k_next = -1
@@ -458,7 +461,8 @@ def apply_windows(
             st.reason = ""
         why = window_reason(carried.get(k, "") + region[off:cut], sentence_low)
         prev_off = offsets[k - 1] if k else 0
-        hypo = _HYPO_MARKER_RE.search(region, prev_off, off) if k else None
+        if k and hypo is None:
+            hypo = _HYPO_MARKER_RE.search(region, prev_off, off)
         if hypo:
             # "fell, set to record the biggest declines in years": the marker qualifies what follows it
             why = f"hypothetical: {hypo.group(0)!r} qualifies it"
