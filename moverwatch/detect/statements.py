@@ -360,6 +360,7 @@ class _Reader:
         d = self.p_dir
         evidence = f"{self.p_word} {t.group(0)} market value"
         is_mv = self.mv or bool(_MV_AFTER_RE.match(self.region, t.end()))
+        consumed = t.end()  # the participle or noun read with the amount is not a statement of its own
         if not is_mv and not level:
             # "sees $90 billion erased from its value", "Xiaomi's $60 billion rally"
             part = _MV_PARTICIPLE_RE.match(self.region, t.end())
@@ -368,6 +369,7 @@ class _Reader:
                 word = part.group("v") if part else noun.group("n")  # type: ignore[union-attr]
                 d = "up" if word in _VALUE_UP else LEXICON.get(word, ("down", True))[0]
                 is_mv, evidence = True, f"{t.group(0)} {word}"
+                consumed = (part or noun).end()  # type: ignore[union-attr]
         if not is_mv and not level and d is not None and _SESSION_AFTER_RE.match(self.region, t.end()):
             # "Nvidia adds $230 billion in a day": a company's amount gained in one session is its value
             is_mv = True
@@ -379,7 +381,10 @@ class _Reader:
             self.found.append((t.start(), Statement(d, None, True, "mcap", evidence)))
             self.pending = None
             self.p_sized = True
-        return i + 1
+        i += 1
+        while i < len(tokens) and tokens[i].start() < consumed:
+            i += 1
+        return i
 
     def on_nonprice(self, tokens: list[re.Match[str]], i: int) -> int:
         """§4 "rises 2% and revenue jumps 30%": what follows is about the other quantity; stop reading."""
