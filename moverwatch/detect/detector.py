@@ -61,6 +61,9 @@ _QUESTION_HYPO = {
 }
 
 
+_NOTHING: tuple[list[Mention], list[Excluded]] = ([], [])
+
+
 class Detector:
     """Big-move detector for one watchlist; build once, call ``detect`` per item (thread-safe, no state)."""
 
@@ -94,19 +97,22 @@ class Detector:
 
     # ----------------------------------------------------------------------------------------------------
     def _run(self, title: str, summary: str, trace: list[str] | None) -> list[Move]:
-        parts: list[tuple[Where, str, list[Mention], list[Excluded]]] = []
-        sources: tuple[tuple[Where, str], ...] = (("title", title), ("summary", summary))
-        for where, raw in sources:
-            text = normalize_text(raw) if raw else ""
-            mentions, excluded = self.matcher.scan(text) if text else ([], [])
-            parts.append((where, text, mentions, excluded))
-        if not any(p[2] for p in parts):
+        # Step 1 (mentions, §2) runs on every item: keep it to two scans and no allocation when nothing matched.
+        t_text = normalize_text(title) if title else ""
+        s_text = normalize_text(summary) if summary else ""
+        t_mentions, t_excluded = self.matcher.scan(t_text) if t_text else _NOTHING
+        s_mentions, s_excluded = self.matcher.scan(s_text) if s_text else _NOTHING
+        if not t_mentions and not s_mentions:
             if trace is not None:
                 trace.append(
                     "[mentions] No watched alias is mentioned (after whole-word, case and exclude rules)."
                 )
             return []
 
+        parts: tuple[tuple[Where, str, list[Mention], list[Excluded]], ...] = (
+            ("title", t_text, t_mentions, t_excluded),
+            ("summary", s_text, s_mentions, s_excluded),
+        )
         found: dict[int, list[Found]] = {}
         first_seen: dict[int, int] = {}
         resolver = Resolver(self._is_index, self._symbols)

@@ -123,14 +123,18 @@ class _Reader:
         self.saw_move_verb = False
 
     def read(self) -> list[tuple[int, Statement]]:
+        """The statements of the region in reading order, as (region offset, statement)."""
         tokens = list(TOKEN_RE.finditer(self.region, self.p_start))
+        n = len(tokens)
         i = 0
-        while i < len(tokens):
-            handler = _HANDLERS.get(tokens[i].lastgroup or "")
-            if handler is None:
-                i += 1
+        while i < n:
+            tok = tokens[i]
+            kind = tok.lastgroup or ""
+            if kind == "word" and tok.group("word") not in _PHRASE_WORDS:
+                i += 1  # most words are neither move words nor light verbs: skip without a call
                 continue
-            i = handler(self, tokens, i)
+            handler = _HANDLERS.get(kind)
+            i = handler(self, tokens, i) if handler is not None else i + 1
         if self.pending is not None and not self.p_sized:
             self.found.append((self.p_start, self.pending))
         self.found.sort(key=lambda p: p[0])
@@ -407,6 +411,9 @@ _HANDLERS: dict[str, _Handler] = {
     "amount": _Reader.on_amount,
     "nonprice": _Reader.on_nonprice,
 }
+
+
+_PHRASE_WORDS = frozenset(LEXICON) | frozenset(LIGHT_VERBS) | frozenset(LEAD_WORDS)
 
 
 def interpret(
