@@ -14,7 +14,13 @@ from moverwatch.detect.grammar import predicate_head, read_filler, read_predicat
 from moverwatch.detect.lexicon import num
 from moverwatch.detect.sentences import split_sentences
 from moverwatch.detect.statements import Statement, interpret
-from moverwatch.detect.subjects import appositive_resume, attach_brackets, group_subjects, read_context
+from moverwatch.detect.subjects import (
+    appositive_resume,
+    attach_brackets,
+    group_subjects,
+    predicate_span,
+    read_context,
+)
 from moverwatch.detect.window import window_reason
 from moverwatch.watchlist import load_watchlist
 
@@ -226,3 +232,14 @@ def test_decide_first_size_at_threshold_else_first_strong() -> None:
 def test_num_reads_digits_and_words() -> None:
     """§6.1: ``1,234.5``, ``twenty-five``, ``eight``."""
     assert (num("1,234.5"), num("twenty-five"), num("eight")) == (1234.5, 25.0, 8.0)
+
+
+def test_predicate_span_skips_an_appositive_and_flags_a_transitive_verb() -> None:
+    """The group's predicate: past ``, the biggest supplier to Apple,``; a bare verb before the next subject."""
+    text = "Hon Hai, the biggest supplier to Apple, jumps 8%"
+    groups = [[Subject(0, 7, 1, "Hon Hai")], [Subject(33, 38, 0, "Apple")]]
+    span = predicate_span(text, groups, 0, len(text))
+    assert text[span.start : span.end] == " jumps 8%" and not span.object_follows
+    text = "Tesla sinks Nasdaq"
+    span = predicate_span(text, [[Subject(0, 5, 1, "Tesla")], [Subject(12, 18, 2, "Nasdaq")]], 0, len(text))
+    assert text[span.start : span.end] == " sinks " and span.object_follows

@@ -32,10 +32,10 @@ from moverwatch.detect.grammar import read_predicate
 from moverwatch.detect.sentences import split_sentences
 from moverwatch.detect.statements import Statement
 from moverwatch.detect.subjects import (
-    appositive_resume,
     attach_brackets,
     attribute,
     group_subjects,
+    predicate_span,
     read_context,
 )
 from moverwatch.models import Move, Where
@@ -193,19 +193,11 @@ class Detector:
         last_dir: str | None = None
         for gi, members in enumerate(groups):
             first = next(m for m in members if m.ticker >= 0)
-            last = members[-1]
-            tail_start = last.end
-            tail_end = groups[gi + 1][0].start if gi + 1 < len(groups) else s_end
-            resume = appositive_resume(text, tail_start, tail_end, s_end)
-            if resume >= 0:
-                # the predicate is after the appositive: up to the next subject that follows it
-                tail_start = resume
-                tail_end = next((g[0].start for g in groups[gi + 1 :] if g[0].start >= resume), s_end)
-                if trace is not None:
-                    trace.append(
-                        f"  [subjects] {members[0].text!r}: appositive {text[last.end : resume]!r} skipped"
-                    )
-            tail, low_tail = text[tail_start:tail_end], low[tail_start:tail_end]
+            span = predicate_span(text, groups, gi, s_end)
+            if trace is not None and span.start != members[-1].end:
+                skipped = text[members[-1].end : span.start]
+                trace.append(f"  [subjects] {members[0].text!r}: appositive {skipped!r} skipped")
+            tail, low_tail = text[span.start : span.end], low[span.start : span.end]
             names = ", ".join(f"{m.text!r}" for m in members if m.ticker >= 0)
             ctx = read_context(text, low, s_start, first, tail, sentence_low)
             if ctx.mcap_dir is not None:
@@ -225,13 +217,7 @@ class Detector:
                     trace.append(f"  [subjects] {names}: object of {ctx.object_of!r}, not the mover (§3.4)")
                 continue
             inherited = ctx.cause_dir or last_dir
-            object_follows = (
-                gi + 1 < len(groups)
-                and groups[gi + 1][0].start == tail_end
-                and tail.endswith(" ")
-                and not tail.rstrip().endswith((",", ";", ":", "-", "|"))
-            )
-            pred = read_predicate(tail, low_tail, inherited, sentence_low, ctx.causative, object_follows)
+            pred = read_predicate(tail, low_tail, inherited, sentence_low, ctx.causative, span.object_follows)
             if pred.rejected and not pred.statements:
                 if trace is not None:
                     trace.append(f"  [predicate] {names}: {pred.rejected}")

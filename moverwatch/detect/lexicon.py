@@ -26,6 +26,7 @@ _DOUBLE_FINAL = {"slip", "dip", "drop", "sag", "skid", "pop", "log", "hit", "set
 
 
 def inflect(base: str) -> set[str]:
+    """The inflections of a verb or noun (jump: jumps, jumped, jumping), irregular forms included."""
     forms = {base}
     forms.update(_IRREGULAR.get(base, ()))
     if base in _DOUBLE_FINAL:

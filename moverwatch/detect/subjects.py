@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from moverwatch.detect.anaphora import Subject
 from moverwatch.detect.grammar import Predicate
@@ -135,6 +136,34 @@ def appositive_resume(text: str, tail_start: int, tail_end: int, s_end: int) -> 
     if close < 0 or ";" in text[tail_end:close]:
         return -1
     return close + 1
+
+
+class Span(NamedTuple):
+    """Where a group's predicate is read: ``text[start:end]``; ``object_follows``: the next subject comes
+    right after a bare verb (``Alibaba sinks Hang Seng``), so that verb is transitive."""
+
+    start: int
+    end: int
+    object_follows: bool
+
+
+def predicate_span(text: str, groups: list[list[Subject]], gi: int, s_end: int) -> Span:
+    """The text after group ``gi`` up to the next group (or the sentence end), past an appositive that holds
+    the next subject (``Hon Hai, the biggest supplier to Apple, jumps 8%``)."""
+    start = groups[gi][-1].end
+    end = groups[gi + 1][0].start if gi + 1 < len(groups) else s_end
+    resume = appositive_resume(text, start, end, s_end)
+    if resume >= 0:
+        start = resume
+        end = next((g[0].start for g in groups[gi + 1 :] if g[0].start >= resume), s_end)
+    tail = text[start:end]
+    follows = (
+        gi + 1 < len(groups)
+        and groups[gi + 1][0].start == end
+        and tail.endswith(" ")
+        and not tail.rstrip().endswith((",", ";", ":", "-", "|"))
+    )
+    return Span(start, end, follows)
 
 
 def group_subjects(text: str, subjects: list[Subject]) -> list[list[Subject]]:
