@@ -439,3 +439,23 @@ def test_sized_decline_after_a_price_level_overrides_a_strong_word(det: Detector
          set()),
         ("SK Hynix slides", "SK Hynix closed at 94,000 won after a 7.5 percent decline.", {("000660.KS", "down", 7.5)}),
     ])  # fmt: skip
+
+
+def test_sized_share_of_value_wiped_off(det: Detector) -> None:
+    """§6.1/§6.5: ``wiped 9% off its market value``, ``knocked 8% off Alibaba's shares`` are sized falls;
+    ``its market value fell 6%`` is the stock's move; ``$120 billion wiped off its market value`` stays §6.5."""
+    check(det, [
+        ("Meituan results", "The report wiped 9% off its market value.", {("3690.HK", "down", 9.0)}),
+        ("Alibaba results", "The report knocked 8% off Alibaba's shares.", {("BABA", "down", 8.0)}),
+        ("Nvidia news", "Its market value fell 6%.", {("NVDA", "down", 6.0)}),
+        ("Apple has $120 billion wiped off its market value", "", {("AAPL", "down", None)}),
+        ("Alibaba results", "The report knocked 2% off Alibaba's shares.", set()),
+    ])  # fmt: skip
+
+
+def test_possessive_after_an_abbreviated_company_suffix(det: Detector) -> None:
+    """§3.1: ``SoftBank Group Corp.'s stock jumped 9%``."""
+    check(det, [
+        ("SoftBank Group Corp.'s stock jumped 9%", "", {("9984.T", "up", 9.0)}),
+        ("SoftBank Group Corp.'s profit jumped 9%", "", set()),
+    ])  # fmt: skip

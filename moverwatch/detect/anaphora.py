@@ -32,7 +32,7 @@ _ANAPHOR_RES: tuple[tuple[re.Pattern[str], str], ...] = (
     # "its New York-listed ADRs", "their shares", "its share price"
     (
         re.compile(
-            r"\b(?:its|their|whose)\s+(?:[\w.&-]+\s+){0,3}?(?:share price|stock price|shares|stock|adrs|adss|gdrs|"
+            r"\b(?:its|their|whose)\s+(?:[\w.&-]+\s+){0,3}?(?:share price|stock price|market value|market cap(?:itali[sz]ation)?|shares|stock|adrs|adss|gdrs|"
             r"[ahb]-shares)\b",
             re.I,
         ),
@@ -98,6 +98,9 @@ _CLAUSE_START_RE = re.compile(
     r"yet|so|sending|sent|sends|pushing|pushed|lifting|lifted|driving|drove|dragging|dragged|knocking|knocked|"
     r"taking|took|saw|sees|watched|watches|watching)\s+)$"
 )
+# "its market value" after a preposition is the object of the subject's predicate, except after a sized
+# "wiped 9% off" (the move of that value itself, §6.5).
+_MV_OBJECT_RE = re.compile(r"(?<!%)(?<!cent)(?<!pct)\s(?:off|from|to|in|of|by)\s+$")
 _AUX = {"is", "are", "was", "were", "has", "have", "had"}
 _NEXT_WORD_RE = re.compile(r"\s+(?:(?:shares|stock)\s+)?(?:[a-z]+ly\s+)?([a-z-]+)")
 _DESCRIPTOR_WORD_RE = re.compile(r"([\w&'-]+)\s*")
@@ -150,7 +153,7 @@ def find_anaphors(text: str, low: str, mentions: list[Mention]) -> list[Anaphor]
     """The anaphors of ``text`` (``low``: its lower-case copy) that do not overlap a mention, in order."""
     out: list[Anaphor] = []
     # Cheap substring gates: most texts contain no security or index noun at all.
-    has_security = any(k in low for k in ("share", "stock", "adr", "ads", "gdr"))
+    has_security = any(k in low for k in ("share", "stock", "adr", "ads", "gdr", "market"))
     has_index = any(k in low for k in ("index", "benchmark", "gauge", "average"))
     for regex, kind in _ANAPHOR_RES:
         if kind != "stock-descriptor" and not (has_index if kind == "index" else has_security):
@@ -163,6 +166,12 @@ def find_anaphors(text: str, low: str, mentions: list[Mention]) -> list[Anaphor]
                 and not _CLAUSE_START_RE.search(text, max(0, start - 24), start)
             ):
                 continue
+            if (
+                kind == "stock"
+                and "market" in low[start:end]
+                and _MV_OBJECT_RE.search(low, max(0, start - 30), start)
+            ):
+                continue  # "$120 billion wiped off its market value": part of the subject's predicate
             if kind == "stock-of":
                 end = _descriptor_end(low, end)
             elif kind == "stock-descriptor":

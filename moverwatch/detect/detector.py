@@ -203,9 +203,9 @@ class Detector:
             if ctx.mcap_dir is not None:
                 for m in members:
                     if m.ticker >= 0:
-                        st = Statement(
-                            ctx.mcap_dir, None, True, "mcap", f"{ctx.mcap_evidence} {m.text} market value"
-                        )
+                        kind = "mcap" if ctx.mcap_pct is None else "size"
+                        evidence = f"{ctx.mcap_evidence} {m.text} market value"
+                        st = Statement(ctx.mcap_dir, ctx.mcap_pct, True, kind, evidence)
                         out.append((m.ticker, Found((part_no, first.start, 0), st, where, sentence, m.text)))
                 if trace is not None:
                     trace.append(

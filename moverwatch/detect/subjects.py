@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from moverwatch.detect.anaphora import Subject
 from moverwatch.detect.grammar import Predicate
-from moverwatch.detect.lexicon import AMOUNT, MV
+from moverwatch.detect.lexicon import AMOUNT, MV, num
 from moverwatch.detect.statements import Statement
 from moverwatch.detect.window import window_reason
 
@@ -83,6 +83,12 @@ _MCAP_PREFIX_RE = re.compile(
     + r"\s+(?:(?:of|in)\s+market\s+value\s+)?(?:off|from|to)\s+(?:the\s+)?$",
     re.I,
 )
+_PCT_OFF_PREFIX_RE = re.compile(
+    r"\b(?:wipe[sd]?|wiping|knock(?:s|ed|ing)?|shave[sd]?|shaving|strip(?:s|ped|ping)?|lop(?:s|ped|ping)?)\s+"
+    r"(?:(?:about|nearly|more than|over|some|almost|roughly|as much as)\s+)?(?P<num>\d+(?:\.\d+)?)\s?"
+    r"(?:%|per\s?cent|percent|pct|pc)\s+off\s+(?:the\s+)?$"
+)
+_SECURITY_TAIL_RE = re.compile(r"\s*(?:'s?\s+)?(?:shares|stock|share price|stock price)\b", re.I)
 _MV_TAIL_RE = re.compile(r"\s*(?:'s?\s+)?(?:combined\s+)?(?:" + MV + r")\b", re.I)
 _CONDITIONAL_PREFIX_RE = re.compile(r"\b(?:if|unless|whether)\b[^;:]*$", re.I)
 _OPENER_RE = re.compile(r"(?:^|[;:]\s*)([^;:,]{3,60}),\s*(?:the\s+)?$")
@@ -205,6 +211,7 @@ class Context:
     cause_dir: str | None = None
     mcap_dir: str | None = None  # §6.5: market value wiped off / added to the group
     mcap_evidence: str = ""
+    mcap_pct: float | None = None  # "wiped 9% off its market value": the change has a size
     hypothetical: str = ""  # §4: why a realized reading is excluded ("if ...", "Citi sees ...")
     window: str = ""  # §5: a sentence-initial time adverbial outside the window
     lead_names: int = 0  # unwatched names coordinated before the group (respectively-lists count them)
@@ -220,6 +227,12 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
     if mcap and _MV_TAIL_RE.match(tail):
         ctx.mcap_dir = "up" if mcap.group("verb").lower().startswith("add") else "down"
         ctx.mcap_evidence = mcap.group(0).strip()
+        return ctx
+    off = _PCT_OFF_PREFIX_RE.search(prefix)
+    if off and (first.anaphor or _MV_TAIL_RE.match(tail) or _SECURITY_TAIL_RE.match(tail)):
+        # "wiped 9% off its market value", "knocked 8% off Alibaba's shares": a sized fall of the object
+        ctx.mcap_dir, ctx.mcap_pct = "down", num(off.group("num"))
+        ctx.mcap_evidence = off.group(0).strip()
         return ctx
     prev = _PREV_WORD_RE.search(prefix)
     prev_word = prev.group(1) if prev else ""
