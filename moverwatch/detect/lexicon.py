@@ -149,7 +149,10 @@ WORD_NUM = (
     + "|".join(_UNITS)
     + r")"
 )
-_SIZE_NUM = r"(?:" + NUM + r"|" + WORD_NUM + r")"
+# Word tokens that may start a number in words ("twenty-five" is one token, "twenty five" two).
+NUMBER_WORDS = frozenset(WORD_VALUES) | frozenset(f"{t}-{u}" for t in _TENS for u in _UNITS)
+_UNIT = r"\s?(?:%|per\s?cent\b|percent\b|pct\b|pc\b)"
+WORD_PCT_RE = re.compile(r"(?P<num>" + WORD_NUM + r")(?:\s?(?:-|to)\s?" + WORD_NUM + r")?" + _UNIT)
 AMOUNT = (
     r"(?:[$€£¥₹]|(?:us|hk|a|s|nt|c)\$|rs\.?\s?|rmb\s?|yen\s?)\s?(?:" + NUM + r")\s?"
     r"(?:billion|trillion|million|bn|tn|mn|crore|lakh crore|[bmt])?\b"
@@ -200,7 +203,7 @@ TOKEN_RE = re.compile(
     r"|(?P<points>(?:" + NUM + r")\s?(?:(?:percentage|basis)\s+)?(?:points?|pts?|bps)\b)"
     # §6.1 a size: sign, number (digits or words), an optional range end ("6-7%", "6 to 7 percent": the first
     # number counts), the unit.
-    r"|(?P<pct>\(?\s?(?P<sign>[+-])?\s?(?P<num>" + _SIZE_NUM + r")(?:\s?(?:-|to)\s?" + _SIZE_NUM + r")?"
+    r"|(?P<pct>\(?\s?(?P<sign>[+-])?\s?(?P<num>" + NUM + r")(?:\s?(?:-|to)\s?(?:" + NUM + r"))?"
     r"\s?(?:%|per\s?cent\b|percent\b|pct\b|pc\b)\)?)"
     # "loses a fifth of its value": a fraction of the value is a size (§6.1 "a form that plainly means the same")
     r"|(?P<frac>\b(?:(?:a|one)[- ](?:fifth|quarter|third|tenth)|half)(?=\s+(?:of\s+)?(?:its|their)\s+(?:market\s+)?"

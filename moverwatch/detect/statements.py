@@ -15,9 +15,11 @@ from moverwatch.detect.lexicon import (
     LIGHT_VERBS,
     MV,
     NONPRICE,
+    NUMBER_WORDS,
     RECORD_MOVE_RE,
     TOKEN_RE,
     UP_PARTICLES,
+    WORD_PCT_RE,
     num,
 )
 from moverwatch.detect.window import scope_end, window_reason
@@ -163,6 +165,12 @@ class _Reader:
         """§6.3 move words open a phrase with a direction; light verbs open one without."""
         t = tokens[i]
         w = t.group("word")
+        if w in NUMBER_WORDS:
+            # §6.1 "eight percent", "twenty-five per cent": read here, not in the lexer (kept fast)
+            m = WORD_PCT_RE.match(self.region, t.start())
+            if m:
+                return self._size(tokens, i, t.start(), m.end(), num(m.group("num")), None)
+            return i + 1
         if w in LEXICON and not COMPOUND_NOUN_RE.match(self.region, t.end()):
             d, strong = LEXICON[w]
             if (
@@ -217,19 +225,26 @@ class _Reader:
     def on_pct(self, tokens: list[re.Match[str]], i: int) -> int:
         """§6.1 a percentage size; its direction from the sign, the open phrase or the elided verb (§7)."""
         t = tokens[i]
+        return self._size(tokens, i, t.start(), t.end(), num(t.group("num")), t.group("sign"))
+
+    def _size(
+        self, tokens: list[re.Match[str]], i: int, start: int, end: int, value: float, sign: str | None
+    ) -> int:
+        """A size at ``region[start:end]`` (a ``pct`` token or a number in words): the next token to read."""
         region = self.region
-        if _TO_LEVEL_RE.search(region, max(0, t.start() - 25), t.start()):
-            return i + 1  # "to 40%": a level, not a change
-        other = _SIZE_OF_OTHER_RE.match(region, t.end(), t.end() + 60)
-        if other or _POINTS_AFTER_RE.match(region, t.end(), t.end() + 40):
+        nxt = i + 1
+        while nxt < len(tokens) and tokens[nxt].start() < end:
+            nxt += 1
+        if _TO_LEVEL_RE.search(region, max(0, start - 25), start):
+            return nxt  # "to 40%": a level, not a change
+        other = _SIZE_OF_OTHER_RE.match(region, end, end + 60)
+        if other or _POINTS_AFTER_RE.match(region, end, end + 40):
             # a number about something else ("25% auto tariffs", "at a 6.6% discount"); a move noun in the
             # match ("33 pct surge in profit") is that quantity's too
-            end = other.end() if other else t.end()
-            i += 1
-            while i < len(tokens) and tokens[i].start() < end:
-                i += 1
-            return i
-        sign = t.group("sign")
+            stop = other.end() if other else end
+            while nxt < len(tokens) and tokens[nxt].start() < stop:
+                nxt += 1
+            return nxt
         d: str | None
         if sign:
             d, why = ("up" if sign == "+" else "down"), ""
@@ -239,20 +254,19 @@ class _Reader:
             d, why = self.inherited, "dir-from-verb"
         else:
             d, why = None, ""
-        ev_start = self.p_start if self.p_verb else t.start()
-        st = Statement(d, num(t.group("num")), self.p_strong, "size", self.orig[ev_start : t.end()].strip()[-60:],
-                       reason=why)  # fmt: skip
+        ev_start = self.p_start if self.p_verb else start
+        st = Statement(d, value, self.p_strong, "size", self.orig[ev_start:end].strip()[-60:], reason=why)
         # Sizes joined by ",", "and" form a list ("fall 5%, 7% and 4%").
-        if self.sized and _LIST_SEP_RE.fullmatch(region, self.sized[-1][2], t.start()):
-            self.sized.append((st, t.start(), t.end()))
+        if self.sized and _LIST_SEP_RE.fullmatch(region, self.sized[-1][2], start):
+            self.sized.append((st, start, end))
         else:
-            self.sized = [(st, t.start(), t.end())]
+            self.sized = [(st, start, end)]
         self.p_sized = True
         self.pending = None
         if self.p_verb and (not self.found or self.found[-1][0] < self.p_start):
-            self.anchors[t.start()] = self.p_start  # the verb/noun opening this size's own phrase
-        self.found.append((t.start(), st))
-        return i + 1
+            self.anchors[start] = self.p_start  # the verb/noun opening this size's own phrase
+        self.found.append((start, st))
+        return nxt
 
     def on_frac(self, tokens: list[re.Match[str]], i: int) -> int:
         """§6.1 ``a fifth of its value`` -> 20, ``half of its value`` -> 50; direction from the open phrase."""
@@ -413,7 +427,7 @@ _HANDLERS: dict[str, _Handler] = {
 }
 
 
-_PHRASE_WORDS = frozenset(LEXICON) | frozenset(LIGHT_VERBS) | frozenset(LEAD_WORDS)
+_PHRASE_WORDS = frozenset(LEXICON) | frozenset(LIGHT_VERBS) | frozenset(LEAD_WORDS) | NUMBER_WORDS
 
 
 def interpret(

@@ -228,13 +228,15 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
         ctx.mcap_dir = "up" if mcap.group("verb").lower().startswith("add") else "down"
         ctx.mcap_evidence = mcap.group(0).strip()
         return ctx
-    off = _PCT_OFF_PREFIX_RE.search(prefix)
+    # the governing words are the last few: search only the end of the prefix (this runs per subject)
+    near = max(0, len(prefix) - 40)
+    off = _PCT_OFF_PREFIX_RE.search(prefix, max(0, len(prefix) - 60)) if " off" in prefix else None
     if off and (first.anaphor or _MV_TAIL_RE.match(tail) or _SECURITY_TAIL_RE.match(tail)):
         # "wiped 9% off its market value", "knocked 8% off Alibaba's shares": a sized fall of the object
         ctx.mcap_dir, ctx.mcap_pct = "down", num(off.group("num"))
         ctx.mcap_evidence = off.group(0).strip()
         return ctx
-    prev = _PREV_WORD_RE.search(prefix)
+    prev = _PREV_WORD_RE.search(prefix, near)
     prev_word = prev.group(1) if prev else ""
     reported = first.anaphor and prev_word in _REPORTING  # "Alibaba said its shares jumped": a clause
     if (
@@ -245,11 +247,11 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
     ):
         ctx.object_of = prev_word
         return ctx
-    cause = _CAUSE_DOWN_RE.search(prefix)
+    cause = _CAUSE_DOWN_RE.search(prefix, near)
     if cause:
         ctx.cause_dir = "down"
     else:
-        cause = _CAUSE_UP_RE.search(prefix)
+        cause = _CAUSE_UP_RE.search(prefix, near)
         if cause:
             ctx.cause_dir = "up"
     ctx.causative = cause is not None
@@ -261,13 +263,13 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
         ctx.hypothetical = f"hypothetical: {cond.group(0)[:30]!r}"
     elif prev_word in _OPINION_BEFORE and not experiencer:
         ctx.hypothetical = f"hypothetical: opinion/forecast {prev_word!r}"
-    elif cause and (hypo := _HYPO_BEFORE_CAUSE_RE.search(prefix, 0, cause.start())):
+    elif cause and (hypo := _HYPO_BEFORE_CAUSE_RE.search(prefix, max(0, cause.start() - 40), cause.start())):
         ctx.hypothetical = f"hypothetical: {hypo.group(0).strip()!r} {cause.group(0).strip()!r}"
     # A sentence-initial time adverbial ("So far this year, X has gained 70%") scopes the clause.
     opener = _OPENER_RE.search(prefix) if p_start == s_start else None
     if opener and "%" not in opener.group(1):
         ctx.window = window_reason(opener.group(1), sentence_low)
-    absolute = _WITH_ABSOLUTE_RE.search(prefix)
+    absolute = _WITH_ABSOLUTE_RE.search(prefix) if "with" in prefix else None
     if absolute and not ctx.window and not _OWN_TIME_RE.match(tail.lower()):
         # "Stocks posted gains in 2025, with the Nikkei rising 26%": the absolute clause shares the main
         # clause's time frame unless it states its own
