@@ -167,13 +167,16 @@ MILESTONE = (
     r"losses|gains?|deal|amount|volumes?|turnover|listing|debut|ipo|fine|number)\b)"
     r"|all[- ]time[- ](?:high|low)s?|(?:\d+|" + "|".join(NUMWORDS) + r"|multi|several|many|fifty-two)"
     r"[- ](?:year|month|week|decade)[- ](?:high|low|peak|top|bottom)s?"
-    r"|multi-year (?:high|low)s?|decade[- ](?:high|low)s?|(?:highest|lowest)(?: level| close)? (?:since|in)\b"
-    r"|(?:high|low) of the (?:year|decade)"
-    r"|(?:highest|lowest)(?:[- ]ever)? (?:close|closing level|finish)\b|(?:highest|lowest)[- ]ever\b"
-    # v2: "a fresh low in more than two years", "a peak not seen in 18 months"
-    r"|(?:high|low|peak|top|bottom|level)s?\s+(?:in|since)\s+(?:(?:more than|over|nearly|almost|about|some)\s+)?"
-    r"(?:\d+|" + "|".join(NUMWORDS) + r"|several|many)\s+(?:years?|months?|weeks?|decades?)\b"
-    r"|(?:high|low|peak|top|bottom|level)s?\s+(?:not seen|unseen)\s+(?:in|since)\b)"
+    r"|multi-year (?:high|low)s?|decade[- ](?:high|low)s?"
+    # "highest since", "lowest close in", v2 "highest ever close", "record-high"
+    r"|(?:highest|lowest)(?:(?: level| close)? (?:since|in)\b|(?:[- ]ever)? (?:close|closing level|finish)\b|"
+    r"[- ]ever\b)"
+    # "high of the year"; v2 "a fresh low in more than two years", "a peak not seen in 18 months"
+    r"|(?:high|low|peak|top|bottom|level)s?\s+(?:of the (?:year|decade)|(?:not seen|unseen)\s+(?:in|since)\b|"
+    r"(?:in|since)\s+(?:(?:more than|over|nearly|almost|about|some)\s+)?(?:\d+|"
+    + "|".join(NUMWORDS)
+    + r"|several|"
+    r"many)\s+(?:years?|months?|weeks?|decades?)\b))"
 )
 SUPER = (
     r"(?:biggest|largest|best|worst|sharpest|steepest|strongest|weakest|heaviest|deepest)\s+"

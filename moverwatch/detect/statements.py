@@ -469,6 +469,7 @@ def apply_windows(
     kinds = [p[1].kind for p in found]
     carried: dict[int, str] = {}
     hypo: re.Match[str] | None = None  # once seen, a hypothetical marker qualifies every later statement
+    may_hypo = len(found) > 1 and _HYPO_MARKER_RE.search(region) is not None
     for k, (off, st) in enumerate(found):
         nxt = len(region)
         k_next = -1
@@ -487,7 +488,7 @@ def apply_windows(
             st.reason = ""
         why = window_reason(carried.get(k, "") + region[off:cut], sentence_low)
         prev_off = offsets[k - 1] if k else 0
-        if k and hypo is None:
+        if k and hypo is None and may_hypo:
             hypo = _HYPO_MARKER_RE.search(region, prev_off, off)
         if hypo:
             # "fell, set to record the biggest declines in years": the marker qualifies what follows it
