@@ -243,3 +243,17 @@ def test_predicate_span_skips_an_appositive_and_flags_a_transitive_verb() -> Non
     text = "Tesla sinks Nasdaq"
     span = predicate_span(text, [[Subject(0, 5, 1, "Tesla")], [Subject(12, 18, 2, "Nasdaq")]], 0, len(text))
     assert text[span.start : span.end] == " sinks " and span.object_follows
+
+
+def test_explain_tags_each_line_with_its_step() -> None:
+    """``explain`` shows each step's decision: mentions, anaphora, subjects, predicate, statement, decision."""
+    from moverwatch.detect import Detector
+
+    det = Detector(load_watchlist(CORPUS / "watchlist.yaml"))
+    text = det.explain(
+        "Sony Group Corp (NYSE: SONY) slides 6%",
+        "Toyota Industries said its shares fell 8%. Citi sees Nissan rising. Bets on Nissan rise. Sony said profit grew.",
+    )
+    for tag in ("[mentions]", "[anaphora]", "[subjects]", "[predicate]", "[statement]", "[decision]"):
+        assert tag in text, tag
+    assert "blocking" in text and "bracket" in text and "Decision 6758.T: down 6%" in text

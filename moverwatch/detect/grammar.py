@@ -1,14 +1,13 @@
-"""Move grammar: read the predicate that follows a subject (LABELING §3.1 filler, §4 rejections).
+"""The predicate after a subject (LABELING §3.1, §4): where it starts, where it ends, whether it is a move.
 
-This module knows words, not tickers. Given the text after a subject (a watched name, a coordinated group
-or an anaphor), it decides whether that text is a realized share-price move of the subject and returns the
-statements it makes: a size (``14%``, ``more than double``), a strong word (``plunges``), a milestone
-reached by an arrival verb, limit up/down, a superlative (``worst day since 2008``) or a market-value
-change. Each statement carries its direction, its eligibility (time window §5) and, when rejected, the
-reason in words, so the detector can explain itself.
+Given the text after a subject (a watched name, a coordinated group or an anaphor), :func:`read_predicate`
+runs four named steps: :func:`read_filler` skips what stands between subject and verb (security nouns,
+venues, brackets, unwatched conjuncts), ``_region_end`` finds the clause boundary, :func:`predicate_head`
+checks that a move token starts the predicate (after a light verb and a time/place phrase), and
+``statements.interpret`` reads the statements. A text that is no move gets a rejection in words (hypothetical,
+negated, not a price, derivative, transitive...) for ``explain``.
 
-Every regular expression is compiled once at import: the grammar runs only on the few texts where an alias
-matched, but it must stay cheap there too.
+This module knows words, not tickers. Every regular expression is compiled once at import.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Read the move statements of a predicate region (LABELING §6, §7)."""
+"""Read the move statements of a predicate region (LABELING §6.1, §6.3-§6.5, §7), then their window (§5).
+
+:class:`_Reader` walks the lexer's tokens with one handler per token kind (a size, a move word, a particle,
+a multiple, a milestone, a superlative, a market-value amount...), each handler a LABELING rule with its
+section in the docstring. :func:`apply_windows` then gives every statement its time-window eligibility from
+its own scope, and the hypothetical markers (``set to``) their scope.
+"""
 
 from __future__ import annotations
 
