@@ -459,3 +459,15 @@ def test_possessive_after_an_abbreviated_company_suffix(det: Detector) -> None:
         ("SoftBank Group Corp.'s stock jumped 9%", "", {("9984.T", "up", 9.0)}),
         ("SoftBank Group Corp.'s profit jumped 9%", "", set()),
     ])  # fmt: skip
+
+
+def test_guards_on_the_new_forms(det: Detector) -> None:
+    """Negative cases: ``could see its shares surge``, ``after a 9% plunge in <another company>``,
+    ``Samsung SDI plunges``, ``The group expects shares to rise``."""
+    check(det, [
+        ("Tencent results", "The company could see its shares surge 20%.", set()),
+        ("Sony rose 1% after a 9% plunge in Nintendo", "", set()),
+        ("Samsung SDI plunges 10%", "", set()),
+        ("Tencent results", "The group expects shares to rise 10%.", set()),
+        ("Toyota posts 12% rise in quarterly profit", "", set()),
+    ])  # fmt: skip

@@ -40,7 +40,7 @@ _BOUNDARY_RE = re.compile(
     # "shares suspended after (a) 20% drop": a sized move noun, not a clause, follows
     r"(?!(?<!\bas)(?<!\bif)(?<!\bunless)\s+(?:an?\s+)?(?:(?:more than|over|nearly|almost|about|around|some)\s+)?"
     r"\d[\d.,]*\s?(?:%|per\s?cent|percent|pct|pc)\s+(?:[a-z-]+\s+)?(?:drop|fall|decline|gain|rise|jump|surge|"
-    r"plunge|slump|rally|slide|loss|tumble|rout|selloff|sell-off)s?\b)"
+    r"plunge|slump|rally|slide|loss|tumble|rout|selloff|sell-off)s?\b(?!\s+(?:in|at|of|for|by|among)\b))"
 )
 # ", BP 4%" / "and Honda 3%": an ellipsis with an unwatched subject ends the current subject's predicate.
 _ELLIPSIS_OTHER_RE = re.compile(

@@ -65,6 +65,10 @@ _OPINION_BEFORE = {
 }  # fmt: skip
 # ... but "the chipmaker saw its stock sink 9%": a possessive anaphor after "saw" is what happened to it.
 _EXPERIENCER = {"sees", "see", "saw"}
+_MODAL_BEFORE_SEE_RE = re.compile(
+    r"\b(?:could|can|may|might|would|will|should|to|expects? to|likely to)\s+(?:\w+\s+)?(?:see|sees)\s+$",
+    re.I,
+)
 _CAUSE_UP_RE = re.compile(r"\b(?:lift|lifts|lifted|lifting|boost|boosts|boosted|boosting|propel\w*|push(?:es|ed|ing)?|"
                           r"send(?:s|ing)?|sent|drive[sn]?|driving|drove|help(?:s|ed|ing)?|take[sn]?|taking|took)\s*(?:the\s+)?$", re.I)  # fmt: skip
 _CAUSE_DOWN_RE = re.compile(r"\b(?:drag\w*|pull\w*|knock\w*|weigh\w*|dent\w*|hit|hits|hitting|sink\w*|sank)\s*(?:the\s+)?$",
@@ -257,7 +261,10 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
     ctx.causative = cause is not None
     cond = _CONDITIONAL_PREFIX_RE.search(prefix)
     experiencer = (
-        first.anaphor and prev_word in _EXPERIENCER and first.text.lower().startswith(("its ", "their "))
+        first.anaphor
+        and prev_word in _EXPERIENCER
+        and first.text.lower().startswith(("its ", "their "))
+        and not _MODAL_BEFORE_SEE_RE.search(prefix, near)  # "could see its shares surge": hypothetical
     )
     if cond:
         ctx.hypothetical = f"hypothetical: {cond.group(0)[:30]!r}"
