@@ -471,3 +471,12 @@ def test_guards_on_the_new_forms(det: Detector) -> None:
         ("Tencent results", "The group expects shares to rise 10%.", set()),
         ("Toyota posts 12% rise in quarterly profit", "", set()),
     ])  # fmt: skip
+
+
+def test_off_before_a_size_and_depositary_receipts(det: Detector) -> None:
+    """§7 ``Advantest off 8%`` is down 8; ``American depositary receipts`` are the company's securities (§3.1)."""
+    check(det, [
+        ("Nikkei slides", "The Nikkei fell 1%, with Advantest off 8%.", {("6857.T", "down", 8.0)}),
+        ("Infosys", "Infosys's American depositary receipts fell 6% in New York.", {("INFY", "down", 6.0)}),
+        ("Nikkei slides", "Advantest traded 8% off its high.", set()),
+    ])  # fmt: skip

@@ -67,7 +67,7 @@ _MODIFIER_RE = re.compile(
 # auxiliaries, harmless adverbs and time phrases.
 _FILLER_RE = re.compile(
     r"\([^()%]{0,40}\)|\s+|,|\(|\)|\"|'s\b|'(?=\s)|\.(?=\s+[a-z]|')|"
-    r"(?:share price|stock price|shares?|stocks?|adrs?|adss?|gdrs?|[abh]-shares?|class [abc]|ordinary|common|"
+    r"(?:share price|stock price|(?:american )?depositary (?:receipts?|shares?)|shares?|stocks?|adrs?|adss?|gdrs?|[abh]-shares?|class [abc]|ordinary|common|"
     r"equity|equities|"
     r"index|composite|average|benchmark|gauge|"
     # "Hong Kong-listed", "New York-listed", "Shenzhen-listed" (v1 §3.1 "T's <venue>-listed shares")

@@ -219,7 +219,7 @@ TOKEN_RE = re.compile(
     r"|(?P<milestone>\b" + MILESTONE + r")"
     r"|(?P<mv>\b(?:" + MV + r")\b)"
     r"|(?P<nonprice>\b(?:" + NONPRICE + r")\b)"
-    r"|(?P<particle>\b(?:up|down|higher|lower|weaker|stronger|firmer)\b(?!\s+to\b))"
+    r"|(?P<particle>\b(?:up|down|higher|lower|weaker|stronger|firmer)\b(?!\s+to\b)|\boff(?=\s+(?:(?:more than|over|nearly|almost|about|some)\s+)?\d))"
     r"|(?P<word>\b[a-z][a-z-]*\b)"
 )
 
