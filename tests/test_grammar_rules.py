@@ -480,3 +480,13 @@ def test_off_before_a_size_and_depositary_receipts(det: Detector) -> None:
         ("Infosys", "Infosys's American depositary receipts fell 6% in New York.", {("INFY", "down", 6.0)}),
         ("Nikkei slides", "Advantest traded 8% off its high.", set()),
     ])  # fmt: skip
+
+
+def test_bracket_after_an_abbreviated_suffix_and_a_dash_before_the_predicate(det: Detector) -> None:
+    """§3.1: ``Xiaomi Corp. (1810.HK; XIACF) fell 7%``, ``Nvidia Corp. (NVDA) - down 7%``."""
+    check(det, [
+        ("Shares of Xiaomi Corp. (1810.HK; XIACF) fell 7%", "", {("1810.HK", "down", 7.0)}),
+        ("Baidu Inc. (NASDAQ:BIDU; HKEX:9888) stock rose 7%", "", {("BIDU", "up", 7.0)}),
+        ("Nvidia Corp. (NVDA) - down 7%", "", {("NVDA", "down", 7.0)}),
+        ("Nvidia Corp. (NVDA) - chip news", "", set()),
+    ])  # fmt: skip

@@ -66,7 +66,7 @@ _MODIFIER_RE = re.compile(
 # Filler between a subject and its verb: possessives, security nouns, listing places, company suffixes,
 # auxiliaries, harmless adverbs and time phrases.
 _FILLER_RE = re.compile(
-    r"\([^()%]{0,40}\)|\s+|,|\(|\)|\"|'s\b|'(?=\s)|\.(?=\s+[a-z]|')|"
+    r"\([^()%]{0,40}\)|\s+|,|-(?=\s)|\(|\)|\"|'s\b|'(?=\s)|\.(?=\s+[a-z]|')|"
     r"(?:share price|stock price|(?:american )?depositary (?:receipts?|shares?)|shares?|stocks?|adrs?|adss?|gdrs?|[abh]-shares?|class [abc]|ordinary|common|"
     r"equity|equities|"
     r"index|composite|average|benchmark|gauge|"

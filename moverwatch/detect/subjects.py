@@ -37,7 +37,7 @@ _COUNT_SEP_RE = re.compile(r",|\band\b|&|/")
 # Company-form words may stand between the name and the bracket; a bracket holding a size is a list entry
 # ("Meituan (-8.2%)"), not an insertion.
 _BRACKET_RE = re.compile(
-    r"(?:,?\s+(?:Inc|Corp|Corporation|Co|Ltd|Limited|plc|Plc|PLC|Group|Holdings|Company|Motor|Motors|SA|NV|AG|"
+    r"\.?(?:,?\s+(?:Inc|Corp|Corporation|Co|Ltd|Limited|plc|Plc|PLC|Group|Holdings|Company|Motor|Motors|SA|NV|AG|"
     r"SE|KK|Bhd|Tbk|AB|ASA|Oyj|SpA)\.?){0,3}\s*"
     r"(?:\((?![^()]*(?:%|\bper\s?cent|\bpercent|\bpct\b))[^()]{1,60}\)|<[^<>%]{1,40}>|\[[^\[\]%]{1,40}\])"
 )
