@@ -257,3 +257,13 @@ def test_explain_tags_each_line_with_its_step() -> None:
     for tag in ("[mentions]", "[anaphora]", "[subjects]", "[predicate]", "[statement]", "[decision]"):
         assert tag in text, tag
     assert "blocking" in text and "bracket" in text and "Decision 6758.T: down 6%" in text
+
+
+def test_governing_word_skips_quotes_brackets_and_a_determiner() -> None:
+    """The word before a subject: ``on the`` -> ``on``; ``lifting "`` -> ``lifting``; a ``|`` ends it."""
+    from moverwatch.detect.subjects import governing_word
+
+    assert governing_word("Contracts on the ") == "on"
+    assert governing_word('Buying lifting "') == "lifting"
+    assert governing_word("Stock Track | ") == ""
+    assert governing_word("") == ""

@@ -103,7 +103,25 @@ _OWN_TIME_RE = re.compile(
     r"[^;:,]*?\b(?:today|yesterday|overnight|intraday|(?:mon|tues|wednes|thurs|fri)day|this week|last week|"
     r"session|in (?:early|late|morning|afternoon) trad)"
 )
-_PREV_WORD_RE = re.compile(r"([\w.$-]+)[\s\"'(\[]*(?:(?:the|a|an)\s+)?$", re.I)
+_WORD_END_RE = re.compile(r"[\w.$-]+$")
+_DETERMINERS = ("the", "a", "an")
+
+
+def governing_word(prefix: str) -> str:
+    """The lower-case word just before a subject, past quotes, brackets and one determiner (``on the``),
+    or '' when punctuation stands between (``Stock Track | Baidu``)."""
+    rest = prefix.rstrip(" \"'([")
+    m = _WORD_END_RE.search(rest, max(0, len(rest) - 30))
+    if m is None:
+        return ""
+    word = m.group(0).lower()
+    if word in _DETERMINERS:
+        rest = rest[: m.start()].rstrip(" \"'([")
+        m = _WORD_END_RE.search(rest, max(0, len(rest) - 30))
+        word = m.group(0).lower() if m else ""
+    return word
+
+
 PREFIX_WINDOW = (
     160  # only the words just before a subject matter; keeps texts with thousands of mentions linear
 )
@@ -240,8 +258,7 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
         ctx.mcap_dir, ctx.mcap_pct = "down", num(off.group("num"))
         ctx.mcap_evidence = off.group(0).strip()
         return ctx
-    prev = _PREV_WORD_RE.search(prefix, near)
-    prev_word = prev.group(1) if prev else ""
+    prev_word = governing_word(prefix)
     reported = first.anaphor and prev_word in _REPORTING  # "Alibaba said its shares jumped": a clause
     if (
         prev_word in _OBJECT_WORDS
