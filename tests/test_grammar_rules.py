@@ -490,3 +490,12 @@ def test_bracket_after_an_abbreviated_suffix_and_a_dash_before_the_predicate(det
         ("Nvidia Corp. (NVDA) - down 7%", "", {("NVDA", "down", 7.0)}),
         ("Nvidia Corp. (NVDA) - chip news", "", set()),
     ])  # fmt: skip
+
+
+def test_historic_high_is_a_record_milestone(det: Detector) -> None:
+    """§6.4: ``climbs to a historic peak`` is a record reached by a move verb; ``near a historic high`` is not."""
+    check(det, [
+        ("Kospi climbs to historic peak of 3,500 points", "", {("KOSPI", "up", None)}),
+        ("Sony hits historical high", "", {("6758.T", "up", None)}),
+        ("Sony trades near a historic high", "", set()),
+    ])  # fmt: skip

@@ -165,7 +165,9 @@ MILESTONE = (
     + NONPRICE
     + r"|breaking|-breaking|numbers?|results?|quarter|year|loss|"
     r"losses|gains?|deal|amount|volumes?|turnover|listing|debut|ipo|fine|number)\b)"
-    r"|all[- ]time[- ](?:high|low)s?|(?:\d+|" + "|".join(NUMWORDS) + r"|multi|several|many|fifty-two)"
+    r"|all[- ]time[- ](?:high|low)s?|histori(?:c|cal)[- ](?:high|peak|low)s?|(?:\d+|"
+    + "|".join(NUMWORDS)
+    + r"|multi|several|many|fifty-two)"
     r"[- ](?:year|month|week|decade)[- ](?:high|low|peak|top|bottom)s?"
     r"|multi-year (?:high|low)s?|decade[- ](?:high|low)s?"
     # "highest since", "lowest close in", v2 "highest ever close", "record-high"
