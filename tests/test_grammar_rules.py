@@ -499,3 +499,12 @@ def test_historic_high_is_a_record_milestone(det: Detector) -> None:
         ("Sony hits historical high", "", {("6758.T", "up", None)}),
         ("Sony trades near a historic high", "", set()),
     ])  # fmt: skip
+
+
+def test_long_descriptor_subject_takes_its_last_head_noun(det: Detector) -> None:
+    """§3.3: ``China's second-largest short video platform operator jumped 11%`` (head noun ``operator``)."""
+    check(det, [
+        ("Kuaishou rallies", "China's second-largest short video platform operator jumped by as much as 11 per cent.",
+         {("1024.HK", "up", 11.0)}),
+        ("Kuaishou rallies", "The short video platform operator said users grew.", set()),
+    ])  # fmt: skip

@@ -68,10 +68,10 @@ _ANAPHOR_RES: tuple[tuple[re.Pattern[str], str], ...] = (
     # a bare descriptor subject: "The iPhone maker rose 15%", "China's second-largest platform operator jumped"
     (
         re.compile(
-            r"\b(?:[Tt]he|[A-Z][a-z]+'s)\s+(?:[\w&'-]+\s+){0,4}?(?i:"
+            r"\b(?:[Tt]he|[A-Z][a-z]+'s)\s+(?:[\w&'-]+\s+){0,5}(?i:"
             + _COMPANY_NOUNS
             + r")(?=\s+(?:shares\s+|stock\s+)?"
-            r"(?:[a-z]+ly\s+)?[a-z]+)"
+            r"(?:[a-z]+ly\s+)?[a-z]+)\b"
         ),
         "stock-descriptor",
     ),
