@@ -508,3 +508,14 @@ def test_long_descriptor_subject_takes_its_last_head_noun(det: Detector) -> None
          {("1024.HK", "up", 11.0)}),
         ("Kuaishou rallies", "The short video platform operator said users grew.", set()),
     ])  # fmt: skip
+
+
+def test_hypothetical_marker_ends_the_window_scope_of_the_move_before_it(det: Detector) -> None:
+    """§5: ``shoots up 8%, on track for a seventh straight day of gains`` - the streak is the marker's, the
+    realized 8% stands; the month ``May`` is no marker."""
+    check(det, [
+        ("Alibaba shoots up more than 8 per cent, on track for seventh straight day of gains", "",
+         {("BABA", "up", 8.0)}),
+        ("Sony rose 20% in May and could rise further", "", set()),
+        ("Sony rose 20% over seven sessions, and could rise further", "", set()),
+    ])  # fmt: skip

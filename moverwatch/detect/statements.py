@@ -456,7 +456,9 @@ def interpret(
 
 # §4/§5: a hypothetical marker between two statements makes the later one not realized.
 _HYPO_MARKER_RE = re.compile(
-    r"\b(?:(?:set|poised|on track|on course|heading|headed|expected|likely|tipped|seen|due) (?:to|for)|could|may|"
+    r"\b(?:(?:set|poised|on track|on course|heading|headed|expected|likely|tipped|seen|due) (?:to|for)|could|"
+    # "may" the modal, not the month ("in May", "on May 3", "early May")
+    r"(?<!in )(?<!on )(?<!of )(?<!since )(?<!during )(?<!through )(?<!early )(?<!late )(?<!mid-)may(?!\s+\d)|"
     r"might|would|will|risks?|threatens? to)\b"
 )
 _APPOSED_RE = re.compile(r",\s*(?:its|their|the)\s+$")
@@ -475,7 +477,8 @@ def apply_windows(
     kinds = [p[1].kind for p in found]
     carried: dict[int, str] = {}
     hypo: re.Match[str] | None = None  # once seen, a hypothetical marker qualifies every later statement
-    may_hypo = len(found) > 1 and _HYPO_MARKER_RE.search(region) is not None
+    has_marker = _HYPO_MARKER_RE.search(region) is not None
+    may_hypo = len(found) > 1 and has_marker
     for k, (off, st) in enumerate(found):
         nxt = len(region)
         k_next = -1
@@ -485,6 +488,10 @@ def apply_windows(
                 k_next = k2
                 break
         cut, carry = scope_end(region, off, nxt, anchors.get(nxt, nxt), k_next >= 0)
+        marker = _HYPO_MARKER_RE.search(region, off, cut) if has_marker else None
+        if marker and marker.start() > off:
+            # "shoots up 8%, on track for a seventh straight day of gains": the streak belongs to the marker
+            cut = min(cut, marker.start())
         if carry < nxt and k_next >= 0:
             carried[k_next] = region[carry:nxt]
         if st.kind == "size" and st.direction is None:
