@@ -519,3 +519,14 @@ def test_hypothetical_marker_ends_the_window_scope_of_the_move_before_it(det: De
         ("Sony rose 20% in May and could rise further", "", set()),
         ("Sony rose 20% over seven sessions, and could rise further", "", set()),
     ])  # fmt: skip
+
+
+def test_move_noun_object_and_causal_to(det: Detector) -> None:
+    """§3.3/§3.4: ``witnessed a surge in its share price, climbing 8%`` is the subject's own move;
+    ``thanks to Apple's shares soaring 9%`` has Apple as the gerund's subject; ``bets on Apple`` stays an object."""
+    check(det, [
+        ("SoftBank rallies", "SoftBank Group Corp. witnessed a surge in its share price on Tuesday, climbing as much "
+         "as 8%.", {("9984.T", "up", 8.0)}),
+        ("Rally", "Markets rose, thanks to Apple's shares soaring 9%.", {("AAPL", "up", 9.0)}),
+        ("Rally", "Markets rose on bets on Apple soaring 9%.", set()),
+    ])  # fmt: skip

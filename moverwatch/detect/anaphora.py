@@ -101,6 +101,9 @@ _CLAUSE_START_RE = re.compile(
 # "its market value" after a preposition is the object of the subject's predicate, except after a sized
 # "wiped 9% off" (the move of that value itself, §6.5).
 _MV_OBJECT_RE = re.compile(r"(?<!%)(?<!cent)(?<!pct)\s(?:off|from|to|in|of|by)\s+$")
+_MOVE_NOUN_OF_RE = re.compile(
+    r"\b(?:surge|jump|rise|gain|increase|drop|fall|decline|slump|plunge|rally|slide|tumble)s?\s+(?:in|of)\s+$"
+)
 _AUX = {"is", "are", "was", "were", "has", "have", "had"}
 _NEXT_WORD_RE = re.compile(r"\s+(?:(?:shares|stock)\s+)?(?:[a-z]+ly\s+)?([a-z-]+)")
 _DESCRIPTOR_WORD_RE = re.compile(r"([\w&'-]+)\s*")
@@ -173,6 +176,8 @@ def find_anaphors(text: str, low: str, mentions: list[Mention]) -> list[Anaphor]
                 and _MV_OBJECT_RE.search(low, max(0, start - 30), start)
             ):
                 continue  # "$120 billion wiped off its market value": part of the subject's predicate
+            if kind == "stock" and _MOVE_NOUN_OF_RE.search(low, max(0, start - 30), start):
+                continue  # "saw a surge in its share price": the object of the subject's move noun
             if kind == "stock-of":
                 end = _descriptor_end(low, end)
             elif kind == "stock-descriptor":

@@ -88,7 +88,7 @@ for _f in inflect("shoot"):
     LEXICON[_f] = (None, True)
 
 LIGHT_VERBS: set[str] = set()
-for _w in ("post", "suffer", "get", "debut", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
+for _w in ("post", "suffer", "get", "debut", "witness", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
            "end", "finish", "settle", "open", "trade", "chalk", "deliver", "mark", "hit", "touch", "reach",
            "set", "scale", "cap", "enjoy", "move", "lock", "remain", "stay", "sit", "hover",
            # "pares an early 8% jump": what is pared or reversed is itself a move (§7 "a noun gives direction

@@ -50,6 +50,7 @@ _OBJECT_WORDS = {
     "acquire", "acquires", "back", "backs", "invest", "invests", "said", "says", "say", "told", "tracking",
     "track", "tracks", "tracked", "unlike",
 }  # fmt: skip
+_CAUSAL_TO_RE = re.compile(r"\b(?:thanks|due|owing)\s+to\s+(?:the\s+)?$", re.I)
 _REPORTING = {"said", "says", "say", "told"}
 # "Trading halted for X shares after a 20% drop": the noun phrase states X's own move whatever governs it.
 _SECURITY_AFTER_MOVE_RE = re.compile(
@@ -260,6 +261,8 @@ def read_context(text: str, low: str, s_start: int, first: Subject, tail: str, s
         return ctx
     prev_word = governing_word(prefix)
     reported = first.anaphor and prev_word in _REPORTING  # "Alibaba said its shares jumped": a clause
+    # "thanks to Apple's shares soaring 9%": a gerund clause after a causal preposition has its own subject
+    reported = reported or (prev_word == "to" and _CAUSAL_TO_RE.search(prefix, near) is not None)
     if (
         prev_word in _OBJECT_WORDS
         and not reported
