@@ -93,6 +93,17 @@ _ANAPHOR_RES: tuple[tuple[re.Pattern[str], str], ...] = (
         "index",
     ),  # fmt: skip
 )
+# A substring each form needs (any of): skips most regexes on most texts.
+_GATES: tuple[tuple[str, ...], ...] = (
+    ("its ", "their ", "whose "),
+    ("'s ",),
+    ("listed",),
+    (" of the ", " in the "),
+    (),
+    ("the ", "'s "),
+    (),
+    ("'s ",),
+)
 _CLAUSE_START_RE = re.compile(
     r"(?:^\s*|[.!?;:,]\s|[;:]|\s-\s|\b(?i:and|but|while|when|with|as|after|before|because|though|although|then|"
     r"yet|so|sending|sent|sends|pushing|pushed|lifting|lifted|driving|drove|dragging|dragged|knocking|knocked|"
@@ -158,8 +169,10 @@ def find_anaphors(text: str, low: str, mentions: list[Mention]) -> list[Anaphor]
     # Cheap substring gates: most texts contain no security or index noun at all.
     has_security = any(k in low for k in ("share", "stock", "adr", "ads", "gdr", "market"))
     has_index = any(k in low for k in ("index", "benchmark", "gauge", "average"))
-    for regex, kind in _ANAPHOR_RES:
+    for (regex, kind), gate in zip(_ANAPHOR_RES, _GATES, strict=True):
         if kind != "stock-descriptor" and not (has_index if kind == "index" else has_security):
+            continue
+        if gate and not any(g in low for g in gate):
             continue
         matches = regex.finditer(text) if kind != "stock-descriptor" else _at_sentence_starts(regex, text)
         for m in matches:
