@@ -129,7 +129,12 @@ def _duration_sessions(n: str | None, unit: str) -> int:
     return count * UNIT_SESSIONS.get(unit, 1)
 
 
+_UNIT_STEMS = ("session", "day", "week", "month", "year", "quarter")
+
+
 def _longest_duration(text: str) -> int:
+    if not any(u in text for u in _UNIT_STEMS):
+        return 0  # cheap gate: no unit word, no duration or streak
     best = 0
     for m in _STREAK_RE.finditer(text):
         raw = m.group("n")
@@ -153,11 +158,11 @@ def window_reason(scope: str, sentence: str) -> str:
         if not (_W2_COMPARABLE[i] and _W3_BEFORE_RE.search(scope, 0, m2.start())):
             return _W2_REASONS[i]
         m2 = W2_RE.search(scope, m2.end())  # W3: "its biggest gain this year" compares today's move
-    for m in _SINCE_RE.finditer(scope):
+    for m in _SINCE_RE.finditer(scope) if "since" in scope else ():
         # W3: "worst day since 2008" compares today's move; it does not measure from 2008.
         if not _W3_BEFORE_RE.search(scope, 0, m.start()):
             return "cumulative: measured 'since' a past date/event"
-    if _FUTURE_RE.search(scope):
+    if ("next " in scope or "by " in scope) and _FUTURE_RE.search(scope):
         return "hypothetical: a future period"
     sessions = _longest_duration(scope)
     if _PERIOD_BACKREF_RE.search(scope):
