@@ -167,11 +167,13 @@ class AliasMatcher:
         if excludes:
             kept_candidates = []
             for c in candidates:
-                cover = next(((s, e) for s, e in excludes.get(c[2], ()) if s <= c[0] and c[1] <= e), None)
-                if cover is None:
-                    kept_candidates.append(c)
-                else:
-                    cancelled.append(Excluded(cover[0], cover[1], c[2], c[0]))
+                spans = excludes.get(c[2])
+                if spans:
+                    cover = [(s, e) for s, e in spans if s <= c[0] and c[1] <= e]
+                    if cover:
+                        cancelled.append(Excluded(cover[0][0], cover[0][1], c[2], c[0]))
+                        continue
+                kept_candidates.append(c)
             candidates = kept_candidates
             if not candidates:
                 return [], cancelled
