@@ -167,13 +167,19 @@ def find_anaphors(text: str, low: str, mentions: list[Mention]) -> list[Anaphor]
     """The anaphors of ``text`` (``low``: its lower-case copy) that do not overlap a mention, in order."""
     out: list[Anaphor] = []
     # Cheap substring gates: most texts contain no security or index noun at all.
-    has_security = any(k in low for k in ("share", "stock", "adr", "ads", "gdr", "market"))
-    has_index = any(k in low for k in ("index", "benchmark", "gauge", "average"))
+    has_security = (
+        "share" in low or "stock" in low or "adr" in low or "ads" in low or "gdr" in low or "market" in low
+    )
+    has_index = "index" in low or "benchmark" in low or "gauge" in low or "average" in low
     for (regex, kind), gate in zip(_ANAPHOR_RES, _GATES, strict=True):
         if kind != "stock-descriptor" and not (has_index if kind == "index" else has_security):
             continue
-        if gate and not any(g in low for g in gate):
-            continue
+        if gate:
+            for g in gate:
+                if g in low:
+                    break
+            else:
+                continue
         matches = regex.finditer(text) if kind != "stock-descriptor" else _at_sentence_starts(regex, text)
         for m in matches:
             start, end = m.start(), m.end()
