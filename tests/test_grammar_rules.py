@@ -530,3 +530,12 @@ def test_move_noun_object_and_causal_to(det: Detector) -> None:
         ("Rally", "Markets rose, thanks to Apple's shares soaring 9%.", {("AAPL", "up", 9.0)}),
         ("Rally", "Markets rose on bets on Apple soaring 9%.", set()),
     ])  # fmt: skip
+
+
+def test_unwatched_conjunct_with_its_own_name(det: Detector) -> None:
+    """§3.2: ``Reliance Industries and its subsidiary Jio Financial rose 6%`` moves Reliance."""
+    check(det, [
+        ("Reliance Industries and its subsidiary Jio Financial rose 6%", "", {("RELIANCE.NS", "up", 6.0)}),
+        ("Alibaba and its Hong Kong-listed peers surged", "", {("BABA", "up", None)}),
+        ("Reliance Industries and its subsidiary Jio Financial rose 1%", "", set()),
+    ])  # fmt: skip

@@ -100,6 +100,7 @@ _CONJUNCT_RE = re.compile(
     r"parent|sister (?:company|companies|firms?)|spin-?offs?|divisions?|businesses|peers?|rivals?|listed "
     r"(?:units?|subsidiaries))\b"
 )
+_CAP_RUN_RE = re.compile(r"(?:\s+[A-Z][\w.&'-]*){1,3}")
 _MV_FILLER_RE = re.compile(r"\s*(?:'s\s+)?(?:" + MV + r")(?![\w-])")
 _PRED_START_SKIP_RE = re.compile(
     r"(?:(?:a|an|the|its|their|another|fresh|new|further|sharp|steep|massive|huge|big|strong|solid|"
@@ -158,7 +159,12 @@ def read_filler(tail: str, low_tail: str) -> tuple[int, bool, int]:
             continue
         m = _CONJUNCT_RE.match(low_tail, pos)
         if m:
-            pos = m.end()  # "and its Jaguar Land Rover unit": an unwatched conjunct shares the move (§3.2)
+            # "and its Jaguar Land Rover unit", "and its subsidiary Jio Financial": an unwatched conjunct
+            # shares the move (§3.2)
+            pos = m.end()
+            name = _CAP_RUN_RE.match(tail, pos)
+            if name:
+                pos = name.end()
             names += 1
             continue
         m = _MV_FILLER_RE.match(low_tail, pos)
