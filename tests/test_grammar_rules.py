@@ -539,3 +539,20 @@ def test_unwatched_conjunct_with_its_own_name(det: Detector) -> None:
         ("Alibaba and its Hong Kong-listed peers surged", "", {("BABA", "up", None)}),
         ("Reliance Industries and its subsidiary Jio Financial rose 1%", "", set()),
     ])  # fmt: skip
+
+
+def test_more_real_text_forms(det: Detector) -> None:
+    """§6.3 ``biggest market cap wipeout in history``; §3.1 ``The Hong Kong stocks of X``, ``experienced a
+    significant drop of 17%``, a multi-word suffix before an appositive; §3.2 ``A, B, other crypto stocks
+    plunge``; §6.5 ``X's record US$197bn surge``."""
+    check(det, [
+        ("Why Nvidia Suffered Its Biggest Market Cap Wipeout in History", "", {("NVDA", "down", None)}),
+        ("Xiaomi news", "The Hong Kong stocks of Xiaomi hit a record high in early trading.", {("1810.HK", "up", None)}),
+        ("Intel", "Intel's stock has experienced a significant drop of 17.0% in a single day.", {("INTC", "down", 17.0)}),
+        ("Pop Mart", "Shares in Pop Mart International Group Ltd., the toy maker, slumped 6% on Friday.",
+         {("9992.HK", "down", 6.0)}),
+        ("Coinbase, Tesla, other crypto stocks plunge with bitcoin", "", {("COIN", "down", None), ("TSLA", "down", None)}),
+        ("Meta's record US$197bn surge", "", {("META", "up", None)}),
+        ("Meta's record revenue", "", set()),
+        ("Intel", "Intel's stock has experienced a significant drop of 2% in a single day.", set()),
+    ])  # fmt: skip

@@ -32,8 +32,8 @@ _ANAPHOR_RES: tuple[tuple[re.Pattern[str], str], ...] = (
     # "its New York-listed ADRs", "their shares", "its share price"
     (
         re.compile(
-            r"\b(?:its|their|whose)\s+(?:[\w.&-]+\s+){0,3}?(?:share price|stock price|market value|market cap(?:itali[sz]ation)?|shares|stock|adrs|adss|gdrs|"
-            r"[ahb]-shares)\b",
+            r"\b(?:its|their|whose)\s+(?:(?:[\w.&-]+\s+){0,3}?(?:share price|stock price|shares|stock|adrs|adss|gdrs|"
+            r"[ahb]-shares)|market value|market cap(?:itali[sz]ation)?)\b",
             re.I,
         ),
         "stock",

@@ -99,12 +99,16 @@ _CONJUNCT_RE = re.compile(
     r"\s*(?:and|&)\s+(?:its|their)\s+(?:[\w&.'-]+\s+){0,3}?(?:units?|subsidiar(?:y|ies)|affiliates?|arms?|"
     r"parent|sister (?:company|companies|firms?)|spin-?offs?|divisions?|businesses|peers?|rivals?|listed "
     r"(?:units?|subsidiaries))\b"
+    # "Coinbase, Tesla, other crypto stocks plunge": the named members share the group's move
+    r"|\s*,?\s*(?:and\s+)?other\s+(?:[\w&.'-]+\s+){0,3}?(?:stocks|shares|names|companies|firms|peers|rivals|"
+    r"chipmakers|carmakers|automakers|developers|lenders|banks|miners|players)\b"
 )
 _CAP_RUN_RE = re.compile(r"(?:\s+[A-Z][\w.&'-]*){1,3}")
 _MV_FILLER_RE = re.compile(r"\s*(?:'s\s+)?(?:" + MV + r")(?![\w-])")
 _PRED_START_SKIP_RE = re.compile(
     r"(?:(?:a|an|the|its|their|another|fresh|new|further|sharp|steep|massive|huge|big|strong|solid|"
-    r"modest|slight|small|rare|at|with|in|day|week|morning|trading|trade|session|early|earlier|initial|"
+    r"modest|slight|small|rare|significant|notable|dramatic|sudden|severe|precipitous|sizeable|sizable|"
+    r"at|with|in|day|week|morning|trading|trade|session|early|earlier|initial|"
     r"opening|intraday|all|much|most|some|part|of)\s+){0,4}"
 )
 
@@ -272,7 +276,9 @@ def predicate_head(region: str, causative: bool) -> tuple[int, str]:
         elif kind in ("pct", "frac", "mult", "particle", "limit", "amount", "super", "ddigit"):
             ok = True
         elif kind == "milestone":
-            ok = is_record_move(first, region)  # "Nikkei's record one-day drop"
+            # "Nikkei's record one-day drop", "Meta's record US$197bn surge"
+            nxt = TOKEN_RE.match(region, first.end() + 1) if first.group(0).endswith("record") else None
+            ok = is_record_move(first, region) or (nxt is not None and nxt.lastgroup == "amount")
     if not ok:
         # "debuted at HK$17 but fell 6%": a second predicate of the same subject
         but = _BUT_VERB_RE.search(region, head)
@@ -299,7 +305,7 @@ def _after_light_verb(region: str, pos: int) -> bool:
 
 
 _APPOSITIVE_RE = re.compile(
-    r"(?:\s*(?:index|shares|stock|inc\.?|corp\.?|ltd\.?|co\.?|group|holdings))?\s*,\s*(?:which|who|that|a|an|the|its|"
+    r"(?:\s*(?:index|shares|stock|inc\.?|corp\.?|ltd\.?|co\.?|group|holdings|international)){0,3}\s*,\s*(?:which|who|that|a|an|the|its|"
     r"one of|(?:[a-z]+\s){0,2}[a-z.&-]+'s)\s[^,;:()%]{0,120}?,"
 )
 _LAST_WORD_RE = re.compile(r"([a-z-]+)\s*$")

@@ -79,7 +79,19 @@ for _words, _dir, _strong in (
         for _f in inflect(_w):
             LEXICON[_f] = (_dir, _strong)
 # Nouns only (verbs above double as nouns: "a 6% drop", "15% weekly gain").
-for _f in ("loss", "losses", "selloff", "sell-off", "selloffs", "sell-offs", "rout", "decrease", "decreases"):
+for _f in (
+    "loss",
+    "losses",
+    "wipeout",
+    "wipeouts",
+    "selloff",
+    "sell-off",
+    "selloffs",
+    "sell-offs",
+    "rout",
+    "decrease",
+    "decreases",
+):
     LEXICON[_f] = ("down", False)
 for _f in ("upswing", "increase", "increases"):
     LEXICON[_f] = ("up", False)
@@ -88,7 +100,7 @@ for _f in inflect("shoot"):
     LEXICON[_f] = (None, True)
 
 LIGHT_VERBS: set[str] = set()
-for _w in ("post", "suffer", "get", "debut", "witness", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
+for _w in ("post", "suffer", "get", "debut", "witness", "experience", "record", "log", "see", "book", "notch", "register", "stage", "extend", "close",
            "end", "finish", "settle", "open", "trade", "chalk", "deliver", "mark", "hit", "touch", "reach",
            "set", "scale", "cap", "enjoy", "move", "lock", "remain", "stay", "sit", "hover",
            # "pares an early 8% jump": what is pared or reversed is itself a move (§7 "a noun gives direction
@@ -185,12 +197,12 @@ SUPER = (
     r"(?:(?:[\w-]+)\s+){0,2}"
     r"(?P<supnoun>day|week|session|one-day|single-day|daily|weekly|intraday|monthly|"
     r"gain|drop|fall|loss|decline|jump|rally|slide|selloff|sell-off|advance|rise|surge|plunge|slump|"
-    r"performance|rout|tumble|start)s?\b"
+    r"performance|rout|tumble|start|wipeout)s?\b"
     r"(?=(?:\s+[\w-]+){0,3}?\s+(?:since|in|ever|on record|of the year|this year)\b)"
     # "its biggest one-day rise", "largest two-day value loss": a session-scale move noun needs no "since".
     r"|(?:biggest|largest|best|worst|sharpest|steepest|strongest|weakest|heaviest|deepest)\s+"
     r"(?:(?:one|single|two|three|1|2|3)[- ](?:day|session)|daily|intraday|weekly|session|day's|week's)\s+"
-    r"(?:(?:market|value|percentage|points?|stock|share|price)\s+){0,2}"
+    r"(?:(?:market|value|cap|capitali[sz]ation|percentage|points?|stock|share|price)\s+){0,2}"
     r"(?P<supnoun2>gain|drop|fall|loss|decline|jump|rally|slide|selloff|sell-off|advance|rise|surge|plunge|"
     r"slump|rout|tumble)s?\b"
 )

@@ -57,7 +57,7 @@ _SECURITY_AFTER_MOVE_RE = re.compile(
     r"\s*(?:'s\s+)?(?i:shares|stock|adrs)\s+(?i:after|following)\s+(?:an?\s+)?(?:(?i:more than|over|nearly|almost|"
     r"about)\s+)?\d"
 )
-_SECURITY_OF_RE = re.compile(r"\b(?:shares|stock|adrs|adss)\s+(?:of|in)\s*$", re.I)
+_SECURITY_OF_RE = re.compile(r"\b(?:shares|stocks?|adrs|adss)\s+(?:of|in)\s*$", re.I)
 # A subject introduced by a forecaster's verb is an opinion about a move, not a move ("Citi sees X rising").
 _OPINION_BEFORE = {
     "sees", "see", "saw", "expects", "expect", "expected", "forecasts", "forecast", "predicts", "predict", "tips",
