@@ -67,6 +67,17 @@ def _lower_same_length(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Excluded:
+    """An exclude phrase occurrence that cancelled an alias of ``ticker`` at ``alias_start``: a possible
+    sister company (``Alibaba Health``) that blocks anaphora (§3.3)."""
+
+    start: int
+    end: int
+    ticker: int
+    alias_start: int
+
+
+@dataclass(frozen=True, slots=True)
 class Mention:
     """One accepted alias occurrence: ``text[start:end]`` names ``ticker``."""
 
@@ -119,6 +130,10 @@ class AliasMatcher:
 
     def find(self, text: str) -> list[Mention]:
         """Mentions in ``text`` (already normalised), in reading order, after excludes and overlaps."""
+        return self.scan(text)[0]
+
+    def scan(self, text: str) -> tuple[list[Mention], list[Excluded]]:
+        """Mentions as :meth:`find`, and the exclude occurrences that cancelled an alias occurrence."""
         candidates: list[tuple[int, int, int]] = []  # (start, end, ticker)
         excludes: dict[int, list[tuple[int, int]]] = {}
         n = len(text)
@@ -147,14 +162,24 @@ class AliasMatcher:
                 for _kind, index in owners:
                     candidates.append((start, end, index))
         if not candidates:
-            return []
+            return [], []
+        cancelled: list[Excluded] = []
         if excludes:
-            candidates = [
-                c for c in candidates if not any(s <= c[0] and c[1] <= e for s, e in excludes.get(c[2], ()))
-            ]
+            kept_candidates = []
+            for c in candidates:
+                spans = excludes.get(c[2])
+                if spans:
+                    cover = [(s, e) for s, e in spans if s <= c[0] and c[1] <= e]
+                    if cover:
+                        cancelled.append(Excluded(cover[0][0], cover[0][1], c[2], c[0]))
+                        continue
+                kept_candidates.append(c)
+            candidates = kept_candidates
+            if not candidates:
+                return [], cancelled
         if len(candidates) == 1:
             s0, e0, t0 = candidates[0]
-            return [Mention(s0, e0, t0, text[s0:e0])]
+            return [Mention(s0, e0, t0, text[s0:e0])], cancelled
         # M4: longest first, then leftmost; keep an occurrence only if it overlaps nothing kept.
         candidates.sort(key=lambda c: (c[0] - c[1], c[0]))
         kept: list[tuple[int, int, int]] = []
@@ -164,4 +189,4 @@ class AliasMatcher:
                 kept.append(cand)
                 taken[cand[0] : cand[1]] = b"\x01" * (cand[1] - cand[0])
         kept.sort()
-        return [Mention(s, e, t, text[s:e]) for s, e, t in kept]
+        return [Mention(s, e, t, text[s:e]) for s, e, t in kept], cancelled
