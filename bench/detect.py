@@ -27,6 +27,7 @@ from moverwatch.detect import Detector, stream_jsonl
 from moverwatch.watchlist import Watchlist, parse_watchlist
 
 HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent / "tests" / "fixtures" / "corpus"  # the labelled corpus and its watchlist
 SYLLABLES = ["zen", "tri", "nor", "va", "lex", "cor", "qua", "ris", "mon", "tal", "vi", "dex", "ar", "bel", "cy",
              "dro", "fen", "gal", "hex", "io", "jun", "kor", "lum", "mer", "nex", "or", "pol", "ry", "sol", "tor"]  # fmt: skip
 SUFFIXES = ["Holdings", "Group", "Technologies", "Motors", "Energy", "Bio", "Systems", "Financial", "Pharma"]
@@ -57,7 +58,7 @@ def _name(rng: random.Random) -> str:
 
 def synthetic_watchlist(n: int, rng: random.Random) -> tuple[Watchlist, list[dict[str, Any]]]:
     """The 60 sample tickers plus generated ones, ``n`` in all (about four aliases each)."""
-    sample = yaml.safe_load((HERE / "data" / "watchlist.yaml").read_text(encoding="utf-8"))
+    sample = yaml.safe_load((CORPUS / "watchlist.yaml").read_text(encoding="utf-8"))
     tickers: list[dict[str, Any]] = list(sample["tickers"])
     used_names = {str(name).lower() for t in tickers for name in t["names"]}
     used_symbols = {str(t["symbol"]) for t in tickers}
@@ -87,9 +88,7 @@ def synthetic_watchlist(n: int, rng: random.Random) -> tuple[Watchlist, list[dic
 
 def make_stream(count: int, generated: list[dict[str, Any]], rng: random.Random) -> list[tuple[str, str]]:
     """About 1 in 5 items mentions a watched name: half corpus headlines, half generated moves."""
-    corpus = [
-        json.loads(line) for line in (HERE / "data" / "headlines-dev.jsonl").read_text().splitlines() if line
-    ]
+    corpus = [json.loads(line) for line in (CORPUS / "headlines-dev.jsonl").read_text().splitlines() if line]
     items: list[tuple[str, str]] = []
     for _ in range(count):
         r = rng.random()
@@ -170,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     mentioning = sum(1 for t, s in items if det_big.matcher.find(t) or (s and det_big.matcher.find(s)))
     print(f"stream: {len(items)} items, {mentioning / len(items):.1%} mention a watched name")
 
-    small = parse_watchlist(yaml.safe_load((HERE / "data" / "watchlist.yaml").read_text(encoding="utf-8")))
+    small = parse_watchlist(yaml.safe_load((CORPUS / "watchlist.yaml").read_text(encoding="utf-8")))
     det_small = Detector(small)
 
     # Interleave the runs so a noisy neighbour on the machine affects core and stream alike; keep the best.

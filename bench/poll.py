@@ -5,7 +5,7 @@ feeds of ``--items`` items each from an asyncio HTTP/1.1 server bound on several
 (127.0.0.1, 127.0.0.2, …: each is one "host" for the fetcher's per-host limit). Items look like
 WordPress feeds (tests/fixtures/feeds/asiafinancial.xml): a headline, a short description and a full HTML
 ``content:encoded`` body of about 4 KB, so 50 items make a ~200 KB feed. A few headlines report a big move
-of a ticker from bench/data/watchlist.yaml, a few more mention one without a move, most mention none.
+of a ticker from tests/fixtures/corpus/watchlist.yaml, a few more mention one without a move, most mention none.
 The server honours conditional GET (ETag / If-None-Match → 304) and gzip; before each steady cycle it
 changes ``--change`` (10 %) of the feeds: new ETag and a few new items.
 
@@ -68,7 +68,8 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-WATCHLIST = HERE / "data" / "watchlist.yaml"
+CORPUS = HERE.parent / "tests" / "fixtures" / "corpus"  # the labelled corpus and its watchlist
+WATCHLIST = CORPUS / "watchlist.yaml"
 
 # Before any Prefect import: offline runs must not phone home, and the flow's thousand per-feed INFO lines
 # stay off the console (they still go to the API log handler, whose cost is part of what we measure).

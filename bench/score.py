@@ -22,14 +22,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PCT_TOLERANCE = 0.05
 # (name, data, watchlist) of the default run; the first is the one the contract line reports.
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
 SETS = (
-    ("dev", HERE / "data" / "headlines-dev.jsonl", HERE / "data" / "watchlist.yaml"),
-    ("holdout", HERE / "data" / "headlines-holdout.jsonl", HERE / "data" / "watchlist.yaml"),
-    (
-        "real",
-        ROOT / "tests" / "fixtures" / "corpus" / "headlines-real.jsonl",
-        ROOT / "tests" / "fixtures" / "corpus" / "watchlist-real.yaml",
-    ),
+    ("dev", CORPUS / "headlines-dev.jsonl", CORPUS / "watchlist.yaml"),
+    ("holdout", HERE / "data" / "headlines-holdout.jsonl", CORPUS / "watchlist.yaml"),
+    ("real", CORPUS / "headlines-real.jsonl", CORPUS / "watchlist-real.yaml"),
+    # 121 more real items, labelled blind by a separate session and kept out of development until scored.
+    ("real-holdout", HERE / "data" / "headlines-real-holdout.jsonl", CORPUS / "watchlist-real.yaml"),
 )
 
 
@@ -102,7 +101,7 @@ def contract_line(r: dict[str, float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="one labeled JSONL set (default: dev, holdout and real)")
-    parser.add_argument("--watchlist", type=Path, default=HERE / "data" / "watchlist.yaml")
+    parser.add_argument("--watchlist", type=Path, default=CORPUS / "watchlist.yaml")
     parser.add_argument("--verbose", "-v", action="store_true", help="print false positives/negatives")
     args = parser.parse_args(argv)
     if args.data is not None:
