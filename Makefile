@@ -28,9 +28,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-# The unit layer: no Redis, no Prefect API (seconds, not a minute).
+# The unit layer (tests/unit: no Redis, no servers, no Prefect API): seconds, not minutes.
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not redis and not prefect"
+	$(BIN)/pytest -q tests/unit
 
 # What CI runs (.ci/run): format, lint, types, then the README's test command with branch coverage.
 check: $(STAMP)

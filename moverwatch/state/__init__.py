@@ -1,6 +1,6 @@
 """State stores: everything moverwatch remembers between runs, in Redis (shared) or SQLite (one file).
 
-``base`` is the contract both backends pass (tests/test_state.py runs the same suite on each).
+``base`` is the contract both backends pass (tests/contract/test_state.py runs the same suite on each).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The state store's contract: seen items, events, the delivery outbox, feed health.
 
-Both backends give the same semantics and pass the same contract suite (tests/test_state.py):
+Both backends give the same semantics and pass the same contract suite (tests/contract/test_state.py):
 - `claim_event` reads an event record, lets a pure function decide, and writes the record together
   with the outbox entries it produced, atomically (Redis: WATCH/MULTI; SQLite: BEGIN IMMEDIATE).
 - The outbox hands each due delivery to one worker at a time (Redis: a stream with a consumer group;

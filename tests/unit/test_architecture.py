@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from moverwatch.cli import app
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 PACKAGES = ("moverwatch", "scrapers", "flows")
 
 
@@ -103,7 +103,7 @@ def test_every_command_has_help_and_is_in_readme() -> None:
 def test_every_test_says_what_it_checks() -> None:
     """Every test function has a docstring naming the behaviour it checks."""
     missing = []
-    for path in sorted((ROOT / "tests").glob("test_*.py")):
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             is_test = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
                 "test_"

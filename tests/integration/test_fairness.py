@@ -14,7 +14,7 @@ from moverwatch.detect import Detector
 from moverwatch.notify import Notifier
 from moverwatch.state import SQLiteStore
 
-from .conftest import FEEDS, run_cycle, write_config
+from ..conftest import FEEDS, run_cycle, write_config
 
 
 def _huge_feed(items: int) -> bytes:

@@ -28,8 +28,8 @@ from scrapers.fetch import (
 )
 from scrapers.parse import parse_feed
 
-REPO = Path(__file__).resolve().parent.parent
-FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+REPO = Path(__file__).resolve().parent.parent.parent
+FEEDS = Path(__file__).parent.parent / "fixtures" / "feeds"
 FEED = (FEEDS / "asiafinancial.xml").read_bytes()
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
 AF_FEED = "https://www.asiafinancial.com/feed"

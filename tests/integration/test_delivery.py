@@ -24,7 +24,7 @@ from moverwatch.notify import Notifier
 from moverwatch.outbox import deliver
 from moverwatch.state import StateStore
 
-from .conftest import CORPUS, FEEDS, Webhook, run_cycle
+from ..conftest import CORPUS, FEEDS, Webhook, run_cycle
 
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)
 HEADLINE = "Alibaba Shares Jump 14% as <China> Tech & Stocks Hit a Hot Streak"

@@ -18,7 +18,7 @@ from moverwatch.pipeline import run_cycle
 from moverwatch.runtime import open_runtime
 from moverwatch.state import StateStore
 
-from .conftest import FEEDS, write_config
+from ..conftest import FEEDS, write_config
 from .test_delivery import NOW, _enqueue, _settings
 
 

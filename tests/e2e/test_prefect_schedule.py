@@ -15,7 +15,7 @@ from moverwatch.detect import Detector
 from moverwatch.notify import Notifier
 from moverwatch.state import SQLiteStore
 
-from .conftest import FEEDS, Webhook, run_cycle, write_config
+from ..conftest import FEEDS, Webhook, run_cycle, write_config
 
 SCHEDULED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from werkzeug import Request, Response
 from moverwatch.errors import BlockedFeedError, PermanentFeedError, TransientFeedError
 from scrapers.fetch import FeedRequest, FetchResult, FetchSettings, fetch_feeds_sync, parse_retry_after
 
-FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "feeds"
 FEED = (FIXTURES / "asiafinancial.xml").read_bytes()
 CHALLENGE = (FIXTURES / "broken" / "cloudflare_challenge.html").read_bytes()
 FAST = FetchSettings(timeout_s=5)

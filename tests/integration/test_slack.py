@@ -16,7 +16,7 @@ from moverwatch.errors import DeliveryError
 from moverwatch.models import Alert
 from moverwatch.notify import Notifier
 
-from .conftest import FEEDS
+from ..conftest import FEEDS
 
 HOOK = "https://hooks.slack.com/services/T1234ABCD/B5678EFGH/abcdefghijklmnopqrstuvwx"
 NOW = datetime(2025, 2, 21, 9, 45, 12, tzinfo=UTC)

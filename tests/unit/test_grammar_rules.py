@@ -12,7 +12,7 @@ import pytest
 from moverwatch.detect import Detector
 from moverwatch.watchlist import load_watchlist
 
-CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+CORPUS = Path(__file__).parent.parent / "fixtures" / "corpus"
 Moves = set[tuple[str, str, float | None]]
 
 

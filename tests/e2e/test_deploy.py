@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 DEPLOY = ROOT / "deploy"
 UNITS = ["moverwatch.service", "moverwatch-worker.service"]
 

@@ -14,7 +14,7 @@ from moverwatch.cli import app
 from moverwatch.errors import StateStoreError
 from moverwatch.state import SQLiteStore
 
-from .conftest import write_config
+from ..conftest import write_config
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

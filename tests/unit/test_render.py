@@ -30,7 +30,7 @@ from moverwatch.notify.render import (
     safe_url,
 )
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).parent.parent
 GOLDEN = TESTS / "golden"
 FIXTURES = TESTS / "fixtures"
 INJECTION_FEED = "broken/injection_titles.xml"

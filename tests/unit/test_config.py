@@ -11,7 +11,7 @@ from moverwatch.cli import app
 from moverwatch.config import load_settings
 from moverwatch.errors import ConfigError
 
-from .conftest import write_config
+from ..conftest import write_config
 
 FEED = {"name": "af", "url": "http://127.0.0.1:1/feed"}
 

@@ -19,8 +19,8 @@ from moverwatch.notify import Notifier
 from moverwatch.outbox import deliver
 from moverwatch.state import RedisStore, SQLiteStore, StateStore
 
+from ..contract.test_state import _claim
 from .test_delivery import NOW, _enqueue, _settings
-from .test_state import _claim
 
 
 def test_a_stale_worker_cannot_renew_ack_or_requeue_a_delivery_taken_over(store: StateStore) -> None:

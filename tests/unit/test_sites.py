@@ -16,7 +16,7 @@ from moverwatch.models import Move, NewsItem
 from moverwatch.watchlist import load_watchlist
 from scrapers.sites import adapter_for, known_sites, needs_article, scrapable, should_scrape
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 PAGES = FIXTURES / "pages"
 EXPECTED: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
 AF = adapter_for("asiafinancial")

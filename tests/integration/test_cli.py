@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from .conftest import FEEDS, Webhook, write_config
+from ..conftest import FEEDS, Webhook, write_config
 
 EVER = "100000d"  # fixture news is from February 2025
 

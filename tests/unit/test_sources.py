@@ -30,7 +30,7 @@ from scrapers.fetch import FeedRequest, FetchSettings, fetch_feeds_sync
 from scrapers.parse import parse_feed
 from scrapers.sites import known_sites, scrapable
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 FEEDS = FIXTURES / "feeds"
 EXPECTED: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)  # the fixtures' "now" (README)

@@ -15,7 +15,7 @@ from moverwatch import pipeline
 from moverwatch.pipeline import run_cycle
 from moverwatch.runtime import open_runtime
 
-from .conftest import FIXTURES, write_config
+from ..conftest import FIXTURES, write_config
 
 PAGE = FIXTURES / "pages" / "asiafinancial_article_alibaba.html"
 

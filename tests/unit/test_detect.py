@@ -11,7 +11,7 @@ import pytest
 from moverwatch.detect import Detector, stream_jsonl
 from moverwatch.watchlist import load_watchlist, parse_watchlist
 
-CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+CORPUS = Path(__file__).parent.parent / "fixtures" / "corpus"
 
 SEED_TITLE = "Alibaba Shares Jump 14% as China Tech Stocks Hit a Hot Streak"
 SEED_SUMMARY = (

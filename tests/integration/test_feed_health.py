@@ -15,7 +15,7 @@ from moverwatch.detect import Detector
 from moverwatch.notify import Notifier
 from moverwatch.state import SQLiteStore
 
-from .conftest import FEEDS, run_cycle, write_config
+from ..conftest import FEEDS, run_cycle, write_config
 
 
 def test_feed_down_then_recovered_notices_once_each(tmp_path: Path, httpserver: HTTPServer) -> None:
@@ -185,7 +185,7 @@ def test_big_detection_batches_in_worker_processes_find_the_same_moves() -> None
     from moverwatch.watchlist import load_watchlist
     from scrapers.parse import parse_feed
 
-    from .conftest import CORPUS
+    from ..conftest import CORPUS
 
     detector = Detector(load_watchlist(CORPUS / "watchlist.yaml"))
     items = [

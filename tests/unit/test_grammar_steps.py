@@ -24,7 +24,7 @@ from moverwatch.detect.subjects import (
 from moverwatch.detect.window import window_reason
 from moverwatch.watchlist import load_watchlist
 
-CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+CORPUS = Path(__file__).parent.parent / "fixtures" / "corpus"
 
 
 @pytest.fixture(scope="module")

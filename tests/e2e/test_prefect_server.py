@@ -35,11 +35,11 @@ from werkzeug import Request, Response
 from moverwatch.pipeline import run_cycle
 from moverwatch.runtime import open_runtime
 
-from .conftest import FEEDS, REDIS_URL, write_config
+from ..conftest import FEEDS, REDIS_URL, write_config
 
 pytestmark = [pytest.mark.prefect_server, pytest.mark.prefect, pytest.mark.redis]
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 BIN = Path(sys.executable).parent
 EVER = "100000d"  # fixture feeds are dated 2025: keep them alertable
 FIXTURE_FEEDS = [

@@ -10,7 +10,7 @@ import pytest
 from moverwatch.detect.aliases import AliasMatcher, normalize_text
 from moverwatch.watchlist import load_watchlist, parse_watchlist
 
-CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+CORPUS = Path(__file__).parent.parent / "fixtures" / "corpus"
 
 
 @pytest.fixture(scope="module")

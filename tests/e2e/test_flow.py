@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from flows.poll import poll_feeds
 
-from .conftest import FEEDS, Webhook, write_config
+from ..conftest import FEEDS, Webhook, write_config
 
 # Feed fixtures are dated February 2025: a max_age this long keeps them alertable in tests.
 EVER = "100000d"

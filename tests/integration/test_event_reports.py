@@ -15,7 +15,7 @@ from moverwatch.pipeline import claim_events
 from moverwatch.runtime import Runtime
 from moverwatch.state import StateStore
 
-from .conftest import CORPUS
+from ..conftest import CORPUS
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

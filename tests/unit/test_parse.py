@@ -16,14 +16,14 @@ import pytest
 from moverwatch.errors import BlockedFeedError, PermanentFeedError
 from scrapers.parse import ParseResult, canonical_url, parse_feed, strip_html
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 FEEDS = FIXTURES / "feeds"
 BROKEN = FEEDS / "broken"
 EXPECTED: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
 NOW = datetime(2025, 2, 21, 11, 30, tzinfo=UTC)  # the fixtures' "now" (fixtures/README.md)
 AF_FEED = "https://www.asiafinancial.com/feed"
 MARKETS_FEED = "https://www.asiafinancial.com/markets/feed"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 
 
 def parse(relpath: str, url: str = MARKETS_FEED) -> ParseResult:
