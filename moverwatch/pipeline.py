@@ -94,8 +94,8 @@ def plan(rt: Runtime, now: datetime) -> tuple[list[str], dict[str, FeedHealth], 
     for f in feeds:
         h = stored.get(f.name)
         # A feed whose configured URL changed starts afresh: old validators, backoff and redirects are stale.
-        fresh = h is None or h.config_url != url_fingerprint(f.url)
-        health[f.name] = new_health(f.name, f.url) if fresh or h is None else h
+        unchanged = h is not None and h.config_url == url_fingerprint(f.url)
+        health[f.name] = h if h is not None and unchanged else new_health(f.name, f.url)
     due, skipped = [], []
     for f in feeds:
         h = health[f.name]
@@ -214,6 +214,12 @@ def _item_id(item: NewsItem) -> tuple[str, str, str]:
     return item.source, item.guid, item.url
 
 
+def _scrape_sites(rt: Runtime) -> dict[str, str]:
+    """Feed name → site adapter of the feeds whose article pages may be read. Bundled samples (the offline
+    demo) link to real pages: never fetched."""
+    return {f.name: f.site for f in rt.settings.feeds if f.site and not is_sample(f.url)}
+
+
 def split_thin(
     rt: Runtime,
     fresh: Sequence[NewsItem],
@@ -226,8 +232,7 @@ def split_thin(
         return list(detections), []
     from scrapers.sites import should_scrape
 
-    # Bundled samples (the offline demo) link to real pages: never fetched.
-    sites = {f.name: f.site for f in rt.settings.feeds if f.site and not is_sample(f.url)}
+    sites = _scrape_sites(rt)
     if not sites:
         return list(detections), []
     ready: list[tuple[NewsItem, list[Move]]] = []
@@ -258,7 +263,7 @@ def scrape_articles(
     cfg, fetch = rt.settings.scrape, rt.settings.fetch
     if _READER is None:
         _READER = ArticleReader(cfg.robots_ttl.total_seconds())
-    sites = {f.name: f.site for f in rt.settings.feeds if f.site}
+    sites = _scrape_sites(rt)
     pages = [PageRequest(str(n), item.url, sites[item.source]) for n, (item, _m) in enumerate(thin)]
     fs = FetchSettings(
         cfg.timeout.total_seconds(), cfg.max_bytes, fetch.concurrency, fetch.per_host, fetch.user_agent
