@@ -9,26 +9,22 @@ prefix deleted at the end) and ``schedule: 0.001s`` (every feed due at every cyc
    health records in; fetch: ``fetch_feeds_sync``; detect, claim, record_health, log_outcomes, deliver,
    and the rest: the outbox counts at the end of ``run_cycle``);
 2. one steady cycle under cProfile: the top ``--top`` entries by cumulative time, and by internal time;
-3. the same steady cycle with the fetcher patched in this process only (no source file changes), median of
-   ``--cycles`` each, wall and CPU:
+3. the same steady cycle as what-ifs, median of ``--cycles`` each, wall and CPU:
      * ``as-is``        — today's code;
-     * ``drain-304``    — read the (empty) body of a 304 before closing the response, so httpcore
-       returns the connection to the pool (today it closes it: one new TCP connection per feed);
-     * ``drain+host-pools`` — also one ``AsyncClient`` per host with ``per_host`` connections, so httpcore's
-       pool bookkeeping (a scan of every connection for every queued request) stays small;
      * ``conc-8``       — today's code with ``fetch.concurrency: 8`` (fewer requests in flight).
+   (The httpx-era what-ifs, drain-304 and one client per host, went with the port to aiohttp; their
+   figures stay in ``PROFILE-steady.md``.)
 
 Usage:
     .venv/bin/python bench/profile_steady.py [--feeds 1000] [--cycles 3] [--prof FILE]
 
-The last line is ``feeds=… steady_s=… steady_cpu_s=… fetch_s=… drain_s=… host_pools_s=… conc8_s=…``
+The last line is ``feeds=… steady_s=… steady_cpu_s=… fetch_s=… conc8_s=…``
 (seconds, medians). Only loopback addresses are used; every loop is bounded.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import functools
 import io
@@ -39,11 +35,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peers import write_config  # noqa: E402  (bench/ is not a package)
@@ -114,89 +109,10 @@ def one_cycle(
 
 
 # ============================================================================================ what-ifs
-def _drain_304(orig: Callable[..., Any]) -> Callable[..., Any]:
-    """``Response.aclose`` that first reads a 304's empty body, so httpcore keeps the connection (whether
-    the fetcher leaves ``client.stream(...)`` or calls ``aclose()`` itself)."""
-
-    async def aclose(self: Any) -> None:
-        if self.status_code == 304 and not self.is_closed and not self.is_stream_consumed:
-            await self.aread()  # reads to the end, which closes the response and releases the connection
-        await orig(self)
-
-    return aclose
-
-
-async def _fetch_host_pools(
-    requests: Sequence[Any], settings: Any, *, on_done: Callable[[Any], None] | None = None
-) -> list[Any]:
-    """``scrapers.fetch.fetch_feeds`` with one client (pool of ``per_host`` connections) per host."""
-    import httpx
-
-    from scrapers import fetch as F
-
-    global_limit = asyncio.Semaphore(max(1, settings.concurrency))
-    per = max(1, settings.per_host)
-    clients: dict[str, httpx.AsyncClient] = {}
-    limits: dict[str, asyncio.Semaphore] = {}
-    timeout = httpx.Timeout(settings.timeout_s)
-
-    async def run(req: Any) -> Any:
-        host = (urlsplit(req.url).hostname or "").lower()
-        if host not in clients:
-            clients[host] = httpx.AsyncClient(
-                timeout=timeout,
-                limits=httpx.Limits(max_connections=per, max_keepalive_connections=per),
-                follow_redirects=True,
-                max_redirects=10,
-            )
-            limits[host] = asyncio.Semaphore(per)
-        extra = (F.system_resolver,) if hasattr(F, "system_resolver") else ()  # newer _fetch_one takes it
-        result = await F._fetch_one(clients[host], req, settings, global_limit, limits[host], *extra)
-        if on_done is not None:
-            on_done(result)
-        return result
-
-    try:
-        return list(await asyncio.gather(*(run(r) for r in requests)))
-    finally:
-        for c in clients.values():
-            await c.aclose()
-
-
 @contextmanager
 def variant(name: str) -> Iterator[None]:
-    import httpx
-
-    home = _fetch_home()
-    orig_aclose, orig_sync = httpx.Response.aclose, home.fetch_feeds_sync
-    try:
-        if name in ("drain-304", "drain+host-pools"):
-            httpx.Response.aclose = _drain_304(orig_aclose)  # type: ignore[method-assign]
-        if name == "drain+host-pools":
-
-            def sync(requests: Sequence[Any], settings: Any, *, on_done: Any = None) -> list[Any]:
-                return asyncio.run(_fetch_host_pools(requests, settings, on_done=on_done))
-
-            home.fetch_feeds_sync = _timed("fetch_feeds_sync", sync)
-        yield
-    finally:
-        httpx.Response.aclose = orig_aclose  # type: ignore[method-assign]
-        home.fetch_feeds_sync = orig_sync
-
-
-def connections_opened() -> Callable[[], int]:
-    """A counter of httpcore connections created (what keep-alive saves)."""
-    import httpcore
-
-    box = [0]
-    orig = httpcore.AsyncConnectionPool.create_connection
-
-    def counting(self: Any, origin: Any) -> Any:
-        box[0] += 1
-        return orig(self, origin)
-
-    httpcore.AsyncConnectionPool.create_connection = counting  # type: ignore[method-assign]
-    return lambda: box[0]
+    """A what-if applied to this process only; ``as-is`` and ``conc-8`` change nothing here (conc-8 is a config)."""
+    yield
 
 
 # ============================================================================================ main
@@ -235,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
         config = tmp / "moverwatch.yaml"
         write_config(config, farm.info["urls"], args.redis, prefix, tmp / "cache")
         install_timers()
-        conns = connections_opened()
         o, w, c, _parts = one_cycle(config)
         log(f"cold cycle {w:.2f} s (cpu {c:.2f} s)")
         for k in range(args.cycles):
@@ -248,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         one_cycle(config, prof)
         if args.prof:
             prof.dump_stats(args.prof)
-        for name in ("as-is", "drain-304", "drain+host-pools", "conc-8"):
+        for name in ("as-is", "conc-8"):
             cfg = config
             if name == "conc-8":
                 import yaml
@@ -259,13 +174,12 @@ def main(argv: list[str] | None = None) -> int:
                 cfg.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
             with variant(name):
                 for _ in range(args.cycles):
-                    n0 = conns()
                     _o, w, c, parts = one_cycle(cfg)
                     if parts.pop("_not_304"):
                         log(f"  WARNING: not every feed answered 304 in the {name} what-if")
-                    whatif.setdefault(name, []).append((w, c, conns() - n0))
+                    whatif.setdefault(name, []).append((w, c, 0))
                     log(f"what-if {name:17s} cycle {w:.2f} s (cpu {c:.2f} s), fetch "
-                        f"{parts.get('fetch_feeds_sync', 0):.2f} s, {conns() - n0} connections opened")  # fmt: skip
+                        f"{parts.get('fetch_feeds_sync', 0):.2f} s")  # fmt: skip
     finally:
         if farm is not None:
             farm.close()
@@ -285,10 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {p:18s} {m([s[3].get(p, 0.0) for s in steady]):.3f} s")
     rest = m([s[1] - sum(s[3].get(p, 0.0) for p in CYCLE_PARTS) for s in steady])
     print(f"  {'cycle rest':18s} {rest:.3f} s (outbox counts, Parser set-up, glue)")
-    print("\nwhat-if (cycle wall / CPU medians, connections opened per cycle):")
+    print("\nwhat-if (cycle wall / CPU medians):")
     for name, rs in whatif.items():
-        print(f"  {name:17s} {m([r[0] for r in rs]):.3f} s / {m([r[1] for r in rs]):.3f} s CPU, "
-              f"{int(m([float(r[2]) for r in rs]))} connections")  # fmt: skip
+        print(f"  {name:17s} {m([r[0] for r in rs]):.3f} s / {m([r[1] for r in rs]):.3f} s CPU")
     st = pstats.Stats(prof).strip_dirs()
     print(f"\ncProfile of one steady cycle, top {args.top} by cumulative time:")
     print(top(st, "cumulative", args.top))
@@ -299,8 +212,6 @@ def main(argv: list[str] | None = None) -> int:
         f"feeds={args.feeds} steady_s={fmt(m([s[1] for s in steady]), 3)} "
         f"steady_cpu_s={fmt(m([s[2] for s in steady]), 3)} "
         f"fetch_s={fmt(m([s[3].get('fetch_feeds_sync', 0.0) for s in steady]), 3)} "
-        f"drain_s={fmt(wi.get('drain-304', float('nan')), 3)} "
-        f"host_pools_s={fmt(wi.get('drain+host-pools', float('nan')), 3)} "
         f"conc8_s={fmt(wi.get('conc-8', float('nan')), 3)}"
     )
     return 0

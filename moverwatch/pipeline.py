@@ -122,7 +122,7 @@ def fetch_and_parse(
     to_fetch = [by_name[n] for n in due if not is_sample(by_name[n].url)]
     requests = []
     if to_fetch:
-        # httpx loads on use (~0.3 s): a run with nothing due, or only bundled samples, need not pay for it.
+        # aiohttp loads on use: a run with nothing due, or only bundled samples, need not pay for it.
         from scrapers.fetch import FeedRequest, FetchSettings, fetch_feeds_sync
 
         # A permanent redirect seen earlier replaced the URL we poll (the config keeps the original).

@@ -37,8 +37,9 @@ __all__ = [
 MASK = "****"
 
 # Loggers of the libraries that see our URLs: Apprise (webhook URLs), requests/urllib3 (Apprise's HTTP; urllib3
-# logs request paths at DEBUG), httpx/httpcore (feed fetching; httpx logs every request URL at INFO).
-URL_LOGGERS = ("apprise", "urllib3", "requests", "httpx", "httpcore")
+# logs request paths at DEBUG), aiohttp (feed fetching), httpx/httpcore (Prefect's client; httpx logs every
+# request URL at INFO).
+URL_LOGGERS = ("apprise", "urllib3", "requests", "aiohttp", "httpx", "httpcore")
 
 # Query keys whose values are secrets in any URL (api_key, access_token, X-Amz-Signature, sig, ...).
 _SECRET_KEY = re.compile(

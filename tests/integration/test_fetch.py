@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.server
 import socket
 import threading
 import time
@@ -239,6 +240,55 @@ def test_user_agent_is_sent(httpserver: HTTPServer) -> None:
     assert httpserver.log[-1][0].headers["User-Agent"] == FetchSettings().user_agent
     fetch_one(FeedRequest("af", url, user_agent="custom/1.0"))
     assert httpserver.log[-1][0].headers["User-Agent"] == "custom/1.0"
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(httpserver: HTTPServer) -> None:
+    """A private feed configured as https://user:pass@host/... authenticates with HTTP Basic."""
+    httpserver.expect_request("/private").respond_with_data(FEED)
+    url = httpserver.url_for("/private").replace("http://", "http://reader:s3cret@")
+    assert fetch_one(FeedRequest("af", url)).body == FEED
+    assert httpserver.log[-1][0].authorization.parameters == {"username": "reader", "password": "s3cret"}
+
+
+def test_a_configured_proxy_is_used(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HTTP_PROXY set (a desk behind a corporate proxy), feeds are fetched through it."""
+    for var in ("NO_PROXY", "no_proxy", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{httpserver.port}")
+    httpserver.expect_request("/rss").respond_with_data(FEED)
+    # .invalid never resolves: only the proxy can answer this request.
+    result = fetch_one(FeedRequest("af", "http://feeds.example.invalid/rss"))
+    assert result.error is None and result.body == FEED
+    assert httpserver.log[-1][0].headers["Host"] == "feeds.example.invalid"
+
+
+def test_unchanged_feeds_reuse_connections() -> None:
+    """A quiet cycle of 304s keeps its connections alive: 40 feeds on one host cost per_host connections."""
+    peers: set[int] = set()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            peers.add(self.client_address[1])
+            self.send_response(304)
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        reqs = [FeedRequest(f"f{i}", f"{base}/feed/{i}", etag='"v1"') for i in range(40)]
+        results = fetch_feeds_sync(reqs, FetchSettings(timeout_s=5, concurrency=8, per_host=2))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(r.not_modified and r.error is None for r in results)
+    assert len(peers) <= 2, f"{len(peers)} connections for 40 requests"
 
 
 def test_one_broken_feed_does_not_stop_the_others(httpserver: HTTPServer) -> None:

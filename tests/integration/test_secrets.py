@@ -126,7 +126,8 @@ def test_cli_run_keeps_feed_credentials_out_of_logs_output_and_state(
     assert "feed guarded: error:" in result.output  # the failure is still reported...
     # werkzeug is the test server's own access log, not ours.
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug")
-    assert "HTTP Request: GET" in logged  # ...and httpx's INFO line is still there, redacted
+    assert "feed=guarded status=404" in logged  # ...and the fetcher's line naming the URL is there, redacted
+    assert "127.0.0.1" in logged and "****" in logged
     for secret in ("pa55-word-xyz", "tkn-987654"):
         assert secret not in result.output
         assert secret not in logged
