@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from moverwatch.errors import BlockedFeedError, FeedError, PermanentFeedError, TransientFeedError
@@ -160,12 +161,50 @@ async def _internal_address_of(host: str, resolve: Resolver) -> str | None:
     return None
 
 
-async def _check_redirect(source: URL, target: URL, resolve: Resolver) -> None:
-    """Refuse a hop from a public host to an internal address; any other hop is allowed."""
+class _Rebound(OSError):
+    """A redirect target found public by the check resolved to internal addresses only when connected."""
+
+
+class _ConnectGuard(AbstractResolver):
+    """The connector's resolver: a host a redirect check found public is connected to on public addresses only.
+
+    The redirect check and the connection resolve the name separately; without this a name that answers
+    public for the check and internal for the connection (DNS rebinding, a TTL of 0) would reach the
+    internal network. Every other host resolves as the system says.
+    """
+
+    def __init__(self) -> None:
+        self._system = aiohttp.ThreadedResolver()
+        self.public_only: set[str] = set()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        infos = await self._system.resolve(host, port, family)
+        if host.lower() not in self.public_only:
+            return infos
+        public = [i for i in infos if not is_internal_address(i["host"])]
+        if not public:
+            found = ", ".join(sorted({i["host"] for i in infos}))
+            raise _Rebound(
+                f"redirect target {host} now resolves to internal addresses only ({found}); refused"
+            )
+        return public
+
+    async def close(self) -> None:
+        await self._system.close()
+
+
+async def _check_redirect(source: URL, target: URL, resolve: Resolver, guard: _ConnectGuard) -> None:
+    """Refuse a hop from a public host to an internal address; any other hop is allowed (a target found public
+    is then connected to on public addresses only: ``_ConnectGuard``)."""
     if target.host == source.host:
         return  # same host, same side of the boundary
     internal = await _internal_address_of(target.host or "", resolve)
-    if internal is None or await _internal_address_of(source.host or "", resolve) is not None:
+    if internal is None:
+        guard.public_only.add((target.host or "").lower())  # found public: connected to as public
+        return
+    if await _internal_address_of(source.host or "", resolve) is not None:
         return
     raise _Refused(
         f"redirect from public host {source.host} to internal address {internal} ({target}) refused; "
@@ -315,12 +354,13 @@ async def _open(
     url: str,
     headers: dict[str, str],
     resolve: Resolver,
+    guard: _ConnectGuard,
     config_url: str | None = None,
 ) -> tuple[aiohttp.ClientResponse, list[_Hop]]:
     """The final response (open, body unread) and the redirect hops before it, each hop checked first."""
     target = _url(url)
     if config_url and config_url != url:
-        await _check_redirect(_url(config_url), target, resolve)
+        await _check_redirect(_url(config_url), target, resolve, guard)
     history: list[_Hop] = []
     while True:
         response = await session.get(target, headers=headers, allow_redirects=False)
@@ -335,7 +375,7 @@ async def _open(
         history.append(_Hop(response.status, response.url, location))
         if len(history) > _MAX_REDIRECTS:
             raise _TooManyRedirects
-        await _check_redirect(target, following, resolve)
+        await _check_redirect(target, following, resolve, guard)
         target = following
 
 
@@ -346,13 +386,14 @@ async def _fetch_one(
     global_limit: asyncio.Semaphore,
     host_limit: asyncio.Semaphore,
     resolve: Resolver,
+    guard: _ConnectGuard,
 ) -> FetchResult:
     # The host slot first: a run of feeds on one host must not hold global slots while it waits.
     async with host_limit, global_limit:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(settings.timeout_s):
-                return await _request(session, req, settings, started, resolve)
+                return await _request(session, req, settings, started, resolve, guard)
         except _Unresolved as exc:
             error: FeedError = TransientFeedError(req.name, req.url, str(exc))
         except _Refused as exc:
@@ -369,6 +410,11 @@ async def _fetch_one(
             error = PermanentFeedError(
                 req.name, req.url, f"invalid feed URL ({exc}); check the configuration"
             )
+        except aiohttp.ClientConnectorError as exc:
+            reason = f"connection failed ({type(exc).__name__}: {_detail(exc)})"
+            if isinstance(exc.os_error, _Rebound):  # aiohttp's message drops ours
+                reason = str(exc.os_error)
+            error = TransientFeedError(req.name, req.url, f"{reason}; will retry on a later poll")
         except (aiohttp.ClientError, OSError) as exc:
             error = TransientFeedError(
                 req.name,
@@ -436,8 +482,9 @@ async def _request(
     settings: FetchSettings,
     started: float,
     resolve: Resolver,
+    guard: _ConnectGuard,
 ) -> FetchResult:
-    response, history = await _open(session, req.url, _headers(req, settings), resolve, req.config_url)
+    response, history = await _open(session, req.url, _headers(req, settings), resolve, guard, req.config_url)
     try:
         status = response.status
         content_type = response.headers.get("content-type")
@@ -528,12 +575,14 @@ async def fetch_feeds(
 ) -> list[FetchResult]:
     """Fetch every feed concurrently within the limits; results in the order of ``requests``.
 
-    ``resolver`` classifies redirect targets as public or internal (the connection itself uses the system's).
+    ``resolver`` classifies redirect targets as public or internal; connections use the system's resolver,
+    held to that classification for redirect targets.
     """
     global_limit = asyncio.Semaphore(max(1, settings.concurrency))
     host_limits: dict[str, asyncio.Semaphore] = {}
+    guard = _ConnectGuard()
     connector = aiohttp.TCPConnector(
-        limit=max(1, settings.concurrency), limit_per_host=max(1, settings.per_host)
+        limit=max(1, settings.concurrency), limit_per_host=max(1, settings.per_host), resolver=guard
     )
     # Redirects are followed by _open, hop by hop, so each hop can be checked before it is requested; bodies
     # arrive raw (auto_decompress off) so _CappedBody can bound them. The environment's proxy settings
@@ -553,7 +602,7 @@ async def fetch_feeds(
             except ValueError:
                 host = ""
             host_limit = host_limits.setdefault(host, asyncio.Semaphore(max(1, settings.per_host)))
-            result = await _fetch_one(session, req, settings, global_limit, host_limit, resolver)
+            result = await _fetch_one(session, req, settings, global_limit, host_limit, resolver, guard)
             log.debug(
                 "feed=%s status=%s not_modified=%s ms=%.0f error=%s",
                 req.name,

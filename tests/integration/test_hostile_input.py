@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import subprocess
 import sys
 import zlib
@@ -244,6 +245,37 @@ def test_redirect_to_a_host_that_does_not_resolve_is_refused(httpserver: HTTPSer
     assert isinstance(result.error, TransientFeedError)  # DNS may be back on the next poll
     assert "'nowhere.invalid' does not resolve" in result.error.reason
     assert [r.path for r, _ in httpserver.log] == ["/feed"]
+
+
+def test_redirect_target_that_rebinds_to_an_internal_address_is_not_connected(httpserver: HTTPServer) -> None:
+    """DNS rebinding: a redirect target found public by the check, but internal when connected, is refused.
+
+    This machine's own host name stands in for the rebinding name: the injected resolver (the check) calls
+    it public, the system resolver (the connection) gives a loopback or private address.
+    """
+    name = socket.gethostname()
+    try:
+        system = {info[4][0] for info in socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)}
+    except OSError:
+        pytest.skip(f"this machine's host name {name!r} does not resolve")
+    if not all(is_internal_address(a) for a in system):
+        pytest.skip(f"{name!r} resolves to a public address here")
+    httpserver.expect_request("/feed").respond_with_data(
+        "", status=302, headers={"Location": f"http://{name}:{httpserver.port}/secret"}
+    )
+    httpserver.expect_request("/secret").respond_with_data(FEED)
+
+    async def rebinding(host: str) -> Sequence[str]:
+        if host in ("localhost", name):
+            return [PUBLIC_IP]
+        raise OSError(f"no such host {host}")
+
+    (result,) = fetch_feeds_sync(
+        [FeedRequest("hostile", f"http://localhost:{httpserver.port}/feed")], SETTINGS, resolver=rebinding
+    )
+    assert isinstance(result.error, TransientFeedError)
+    assert "resolves to internal addresses only" in result.error.reason
+    assert [r.path for r, _ in httpserver.log] == ["/feed"]  # /secret was never requested
 
 
 def test_redirect_loop_is_cut(httpserver: HTTPServer) -> None:
