@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,47 +39,20 @@ sys.path.insert(0, str(HERE))
 
 import poll as farmbench  # noqa: E402  (bench/poll.py: the feed farm and its config writer)
 
+sys.path.insert(0, str(ROOT))
+from tests.prefect_server import free_port, server_env, start_server, stop_group  # noqa: E402
+
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGINT, signal.SIGINT, signal.SIGKILL):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(5)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-
-
 def start_stack(home: Path, workers: int) -> tuple[str, list[subprocess.Popen[bytes]]]:
     """A prefect server on a free loopback port, the work pool, the deployments, and `workers` workers."""
-    import httpx
-
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": api,
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
-    procs = []
+    env = {**server_env(home, api), "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING"}
+    procs = [start_server(home, env, port)]
 
     def spawn(args: list[str], name: str) -> subprocess.Popen[bytes]:
         out = open(home / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the process
@@ -95,19 +66,6 @@ def start_stack(home: Path, workers: int) -> tuple[str, list[subprocess.Popen[by
         procs.append(p)
         return p
 
-    server = spawn(["server", "start", "--host", "127.0.0.1", "--port", str(port)], "server")
-    deadline = time.monotonic() + 120
-    while True:
-        if server.poll() is not None:
-            raise RuntimeError((home / "server.log").read_text()[-2000:])
-        try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("prefect server did not start in 120 s")
-        time.sleep(0.5)
     for args, cwd in (
         (["work-pool", "create", "moverwatch", "--type", "process"], ROOT),
         (["--no-prompt", "deploy", "--all"], ROOT / "deploy"),
@@ -176,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             sink.clear()
     finally:
         for p in reversed(procs):
-            _stop(p)
+            stop_group(p)
         if farm is not None:
             farm.close()
         try:

@@ -13,9 +13,7 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
 from pytest_httpserver import HTTPServer
@@ -36,11 +33,11 @@ from moverwatch.pipeline import run_cycle
 from moverwatch.runtime import open_runtime
 
 from ..conftest import FEEDS, REDIS_URL, write_config
+from ..prefect_server import BIN, free_port, server_env, start_server, stop_group
 
 pytestmark = [pytest.mark.prefect_server, pytest.mark.prefect, pytest.mark.redis]
 
 ROOT = Path(__file__).parent.parent.parent
-BIN = Path(sys.executable).parent
 EVER = "100000d"  # fixture feeds are dated 2025: keep them alertable
 FIXTURE_FEEDS = [
     "asiafinancial.xml",
@@ -53,32 +50,6 @@ FIXTURE_FEEDS = [
     "yahoo_finance_BABA.xml",
 ]
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop_group(proc: subprocess.Popen[bytes], grace_s: float = 10) -> None:
-    """Stop a process started in its own session: SIGINT twice (a worker needs two), then SIGKILL."""
-    for sig in (signal.SIGINT, signal.SIGINT):
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(grace_s / 2)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(10)
 
 
 def _pids_of_flow_run(flow_run_id: str) -> list[int]:
@@ -188,41 +159,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A real Prefect server on a free loopback port, the README's deploy commands run, and the automations
     installed; every process it starts (server, workers, their flow runs) is stopped at the end."""
     home = tmp_path_factory.mktemp("prefect-server")
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": api,
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-    }
+    env = server_env(home, api)
     env.pop("MOVERWATCH_CONFIG", None)
     st = Stack(api, env, home)
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed at teardown
-    server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = start_server(home, env, port, timeout_s=90)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, (home / "server.log").read_text()
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "prefect server did not answer in 90 s"
-            time.sleep(0.5)
         pool, deploy = _readme_commands()
         st.prefect(pool, ROOT)
         st.prefect(deploy, ROOT / "deploy")
@@ -233,14 +176,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             for pid in _children_of(w.pid):
                 run_pids.append(pid)
         for w in st.workers:
-            _stop_group(w)
+            stop_group(w)
         for pid in run_pids:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        _stop_group(server)
-        log.close()
+        stop_group(server)
 
 
 def _children_of(pid: int) -> list[int]:
@@ -536,7 +478,7 @@ def test_serve_registers_its_own_deployments_and_leaves_the_pool_ones_alone(
         served = client.read_deployment_by_name("poll-feeds/serve")
         assert served.work_pool_name is None and served.global_concurrency_limit.limit == 1
     finally:
-        _stop_group(serve)
+        stop_group(serve)
         log.close()
     pool = client.read_deployment_by_name("poll-feeds/pool")
     assert pool.work_pool_name == "moverwatch" and pool.global_concurrency_limit.limit == 1
