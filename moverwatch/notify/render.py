@@ -265,6 +265,8 @@ def render_push(alert: Alert) -> PushContent:
     # Source and time on their own short line: a desk reading a lock screen needs both.
     source = _defuse_mentions(clean_text(alert.source, SOURCE_LIMIT))
     body = f"{body}\n{source} · {_utc(alert.published_at)}"
+    if alert.where == "body" and alert.pct is not None:  # the feed gave no number: say where it came from
+        body += " · size per the article page"
     url = safe_url(alert.url)
     if url is not None:
         body = f"{body}\n{url}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,9 @@ from prefect.testing.utilities import prefect_test_harness
 from pytest_httpserver import HTTPServer
 
 from flows.poll import poll_feeds
+from moverwatch import pipeline
 
-from ..conftest import FEEDS, Webhook, write_config
+from ..conftest import FEEDS, FIXTURES, Webhook, write_config
 
 # Feed fixtures are dated February 2025: a max_age this long keeps them alertable in tests.
 EVER = "100000d"
@@ -162,3 +165,72 @@ def test_run_whose_every_send_fails_ends_failed_and_says_why(
     assert any(m.startswith("feeds=2 new=") and " sent=0 failed=" in m for m in logs), logs
     mine = [a for a in summary if a.flow_run_id == run_id]
     assert mine and "## Failing feeds" in str(mine[0].data) and "sent=0" in (mine[0].description or "")
+
+
+# ------------------------------------------------------------------ article scraping through the flow
+SCRAPE_PAGE = FIXTURES / "pages" / "asiafinancial_article_alibaba.html"
+
+
+def _thin_feed(link: str) -> bytes:
+    """One fresh item naming BABA with a move word but no size, and an empty summary."""
+    when = format_datetime(datetime.now(UTC))
+    return f"""<?xml version="1.0"?><rss version="2.0"><channel><title>AF</title><link>https://example.com</link>
+<item><title>Alibaba shares surge as earnings beat</title><link>{link}</link><guid>{link}</guid>
+<pubDate>{when}</pubDate><description></description></item></channel></rss>""".encode()
+
+
+def _scrape_flow(
+    tmp_path: Path, server: HTTPServer, webhook: Webhook, robots: str, **extra: Any
+) -> tuple[dict[str, int], int]:
+    """poll_feeds over a thin feed whose article page is on the same loopback server; counts, page hits."""
+    pipeline._READER = None  # no robots.txt or article cached from an earlier test in this process
+    server.expect_request("/robots.txt").respond_with_data(robots, content_type="text/plain")
+    server.expect_request("/thin.xml").respond_with_data(
+        _thin_feed(server.url_for("/markets/alibaba-jumps")), content_type="application/rss+xml"
+    )
+    server.expect_request("/markets/alibaba-jumps").respond_with_data(
+        SCRAPE_PAGE.read_bytes(), content_type="text/html"
+    )
+    cfg = write_config(
+        tmp_path / "moverwatch.yaml",
+        feeds=[{"name": "af", "url": server.url_for("/thin.xml"), "site": "asiafinancial"}],
+        channels=[{"url": webhook.url(), "name": "desk-hook"}],
+        state=f"sqlite:///{tmp_path}/state.db",
+        **extra,
+    )
+    counts = poll_feeds(str(cfg))
+    return counts, sum(1 for req, _resp in server.log if req.path == "/markets/alibaba-jumps")
+
+
+def test_flow_sizes_a_thin_item_from_its_article_page(
+    tmp_path: Path, httpserver: HTTPServer, webhook: Webhook
+) -> None:
+    """An empty-summary 'Alibaba shares surge…' alerts BABA up 14% through the flow, from the page."""
+    counts, page_hits = _scrape_flow(tmp_path, httpserver, webhook, "User-agent: *\nAllow: /\n")
+    assert webhook.moves() == ["BABA ▲"] and counts["sent"] == 1
+    (alert,) = webhook.messages
+    assert alert["title"].startswith("BABA ▲ 14%")
+    assert "size per the article page" in alert["message"]
+    assert page_hits == 1
+
+
+def test_flow_with_scraping_off_alerts_from_the_feed_text(
+    tmp_path: Path, httpserver: HTTPServer, webhook: Webhook
+) -> None:
+    """scrape.enabled false: the flow alerts BABA up with no size, and never requests the page."""
+    counts, page_hits = _scrape_flow(
+        tmp_path, httpserver, webhook, "User-agent: *\nAllow: /\n", scrape={"enabled": False}
+    )
+    (alert,) = webhook.messages
+    assert alert["title"].startswith("BABA ▲") and "%" not in alert["title"]
+    assert counts["sent"] == 1 and page_hits == 0
+
+
+def test_flow_does_not_fetch_a_page_robots_txt_disallows(
+    tmp_path: Path, httpserver: HTTPServer, webhook: Webhook
+) -> None:
+    """robots.txt disallows the article: the flow never requests it and alerts from the feed text."""
+    counts, page_hits = _scrape_flow(tmp_path, httpserver, webhook, "User-agent: *\nDisallow: /markets/\n")
+    (alert,) = webhook.messages
+    assert alert["title"].startswith("BABA ▲") and "%" not in alert["title"]
+    assert counts["sent"] == 1 and page_hits == 0
