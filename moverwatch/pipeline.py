@@ -139,10 +139,10 @@ def fetch_and_parse(
                     config_url=f.url,
                 )
             )
-    parser = Parser(now, pooled=len(requests) >= cfg.parse_pool_min)
+    parser = Parser(now, pooled=len(requests) >= cfg.parse_pool_min, oldest=now - rt.settings.max_age)
 
     def done(r: FetchResult) -> None:
-        parser.submit(r)
+        parser.submit(r, full_text=is_sample(r.url))
         if on_done:
             on_done(r)
 
@@ -157,7 +157,7 @@ def fetch_and_parse(
         results, parsed = parser.results(due)
     finally:
         parser.close()
-    oldest = now - rt.settings.max_age
+    oldest = now - rt.settings.max_age  # samples are shifted to now after parsing: _fit decides for them
     return Polled(
         results, [_fit(p, r, oldest, now) for r, p in zip(results, parsed, strict=True)], health, skipped
     )

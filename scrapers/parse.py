@@ -609,7 +609,13 @@ def _feedparser_entries(body: bytes, warnings: list[str]) -> tuple[str, list[Any
 
 
 def _parse(
-    feed: str, url: str, body: bytes, fetched_at: datetime, now: datetime, fast_path: bool = True
+    feed: str,
+    url: str,
+    body: bytes,
+    fetched_at: datetime,
+    now: datetime,
+    fast_path: bool = True,
+    text_since: datetime | None = None,
 ) -> ParseResult:
     def failed(error: FeedError, version: str = "", warnings: tuple[str, ...] = ()) -> ParseResult:
         return ParseResult(feed, (), version, warnings, error, 0)
@@ -633,7 +639,6 @@ def _parse(
     seen_guids: set[str] = set()
     skipped = 0
     for n, entry in enumerate(entries, start=1):
-        summary = _clean_chars(_text_of(entry))
         raw_title = entry.get("title")
         title = _clean_title(_title_text(raw_title, entry)) if isinstance(raw_title, str) else ""
         link, raw_link = _entry_link(entry, url)
@@ -653,6 +658,10 @@ def _parse(
             warnings.append(f"entry {n}: {why}; skipped (it cannot be opened or scraped)")
             skipped += 1
             continue
+        published_at, date_warning = _entry_date(entry, now)
+        # An item too old to alert on is only recorded as seen: its body is not worth turning into text.
+        keep_text = text_since is None or (published_at or now) >= text_since
+        summary = _clean_chars(_text_of(entry)) if keep_text or not title else ""
         if title:
             title = _strip_publisher(title, entry)
         elif summary:
@@ -662,7 +671,6 @@ def _parse(
             warnings.append(f"entry {n}: no title and no summary; skipped")
             skipped += 1
             continue
-        published_at, date_warning = _entry_date(entry, now)
         if date_warning:
             warnings.append(f"entry {n}: {date_warning}")
         items.append(
@@ -672,7 +680,7 @@ def _parse(
                 url=link,
                 canonical_url=canon,
                 title=title,
-                summary=summary,
+                summary=summary if keep_text else "",
                 published_at=published_at,
                 fetched_at=fetched_at,
             )
@@ -688,14 +696,17 @@ def parse_feed(
     *,
     now: datetime | None = None,
     fast_path: bool = True,
+    text_since: datetime | None = None,
 ) -> ParseResult:
     """Parse one feed document into usable NewsItems; every failure is returned as ``error`` or ``warnings``.
 
     ``now`` (default: ``fetched_at``) bounds plausible dates: more than a day later is refused.
     ``fast_path=False`` always uses feedparser (the reference the fast path is tested and benched against).
+    Items published before ``text_since`` (undated ones count as published ``now``) get an empty summary:
+    too old to alert on, they are only recorded as seen.
     """
     try:
-        return _parse(feed, url, body, fetched_at, now or fetched_at, fast_path)
+        return _parse(feed, url, body, fetched_at, now or fetched_at, fast_path, text_since)
     except Exception as exc:  # one hostile document must not stop a poll cycle
         return ParseResult(
             feed,

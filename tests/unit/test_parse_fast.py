@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -104,3 +105,15 @@ def test_edge_cases_equal_feedparser(case: str) -> None:
         + "</channel></rss>"
     ).encode()
     assert_same(*both(body))
+
+
+def test_text_since_blanks_only_old_summaries() -> None:
+    """Items published before ``text_since`` keep everything but their summary; younger ones are untouched."""
+    body = (FIXTURES / "feeds" / "asiafinancial.xml").read_bytes()
+    full = parse_feed("f", URL, body, NOW, now=NOW)
+    cut = sorted(i.published_at or NOW for i in full.items)[len(full.items) // 2]
+    part = parse_feed("f", URL, body, NOW, now=NOW, text_since=cut)
+    assert [replace(i, summary="") for i in part.items] == [replace(i, summary="") for i in full.items]
+    for a, b in zip(full.items, part.items, strict=True):
+        assert b.summary == (a.summary if (a.published_at or NOW) >= cut else "")
+    assert any(not b.summary for b in part.items) and any(b.summary for b in part.items)
