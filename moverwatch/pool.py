@@ -22,6 +22,7 @@ from datetime import datetime
 
 from moverwatch.detect import Detector
 from moverwatch.errors import TransientFeedError
+from moverwatch.heap import bound_heap
 from moverwatch.models import FetchResult, Move, NewsItem, ParseResult
 from moverwatch.watchlist import Watchlist
 
@@ -45,6 +46,7 @@ def _multicore() -> bool:
 def _parse_one(name: str, url: str, body: bytes, now: datetime, oldest: datetime | None) -> ParseResult:
     from scrapers.parse import parse_feed  # feedparser loads on first use: a run with nothing due skips it
 
+    bound_heap()  # a worker decompresses and frees a body per feed: same fragmentation as the parent
     return parse_feed(name, url, body, now, now=now, text_since=oldest)
 
 
