@@ -28,7 +28,9 @@ Policy, in the order it is applied:
 from __future__ import annotations
 
 import email.utils
+import functools
 import html
+import importlib
 import io
 import re
 import unicodedata
@@ -139,6 +141,13 @@ _TRACKING_PARAMS = frozenset(
         "mc_eid", "_ga", "_gl", "ncid", "cmpid", "ocid", "sr_share", ".tsrc", "tsrc", "ref_src", "spm",
     }
 )  # fmt: skip
+
+
+# url_normalize spends most of canonical_url in IDNA-encoding the host, the same few hosts for every link
+# of a feed (~1.5 ms of a 50-item feed's ~9 ms). Its normalize_host is a pure function of the host: cached.
+# The module, not the function of the same name the package re-exports.
+_URL_NORMALIZE: Any = importlib.import_module("url_normalize.url_normalize")
+_URL_NORMALIZE.normalize_host = functools.lru_cache(maxsize=4096)(_URL_NORMALIZE.normalize_host)
 
 
 def _is_tracking(key: str) -> bool:
