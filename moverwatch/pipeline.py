@@ -175,6 +175,9 @@ def _fit(p: ParseResult | None, r: FetchResult, oldest: datetime, now: datetime)
     if p is None:
         return None
     items = shift_to_now(p.items, now) if is_sample(r.url) else p.items
+    # The parser already blanked old items' text (Parser's ``oldest``); only samples and thread parses are left.
+    if not any(i.summary and not alertable(i, oldest, now) for i in items):
+        return p if items is p.items else replace(p, items=tuple(items))
     return replace(p, items=tuple(i if alertable(i, oldest, now) else replace(i, summary="") for i in items))
 
 
