@@ -21,7 +21,9 @@ answers 200), cycles 2..K are steady (about 10 % answer 200, the rest 304). Stag
 Figures: cold cycle seconds, steady cycle seconds (median), items parsed per second in the cold cycle,
 peak RSS of this client process (``ru_maxrss``; the server is another process), RSS drift from the first
 to the last steady cycle, and the Prefect share = (flow wall − plain wall) / flow wall (median of the
-steady cycles). The headline figures are the flow's (what ``moverwatch serve`` runs); with
+steady cycles). Before the cycles the farm process times, on its own bodies in one process, feedparser
+alone (our options) and ``parse_feed`` as the cycle runs it: the in-run reference the cold cycle is divided
+by (issue 13: ≤ 0.7x; ``--no-reference`` skips it). The headline figures are the flow's (what ``moverwatch serve`` runs); with
 ``--no-prefect`` they are the plain path's and ``prefect_share=nan``.
 
 Usage:
