@@ -21,7 +21,9 @@ answers 200), cycles 2..K are steady (about 10 % answer 200, the rest 304). Stag
 Figures: cold cycle seconds, steady cycle seconds (median), items parsed per second in the cold cycle,
 peak RSS of this client process (``ru_maxrss``; the server is another process), RSS drift from the first
 to the last steady cycle, and the Prefect share = (flow wall − plain wall) / flow wall (median of the
-steady cycles). The headline figures are the flow's (what ``moverwatch serve`` runs); with
+steady cycles). Before the cycles the farm process times, on its own bodies in one process, feedparser
+alone (our options) and ``parse_feed`` as the cycle runs it: the in-run reference the cold cycle is divided
+by (issue 13: ≤ 0.7x; ``--no-reference`` skips it). The headline figures are the flow's (what ``moverwatch serve`` runs); with
 ``--no-prefect`` they are the plain path's and ``prefect_share=nan``.
 
 Usage:
@@ -295,6 +297,27 @@ async def _serve_conn(
         writer.close()
 
 
+def parse_reference(bodies: list[bytes]) -> dict[str, float]:
+    """The in-run references for the cold cycle, on the farm's own bodies in this one process (the client
+    waits meanwhile): feedparser alone with our options, and ``scrapers.parse.parse_feed`` as the cycle runs
+    it (fast path, old items' text skipped)."""
+    import io
+
+    import feedparser
+
+    from scrapers.parse import parse_feed
+
+    t0 = time.perf_counter()
+    for b in bodies:
+        feedparser.parse(io.BytesIO(b), sanitize_html=False, resolve_relative_uris=False)
+    fp_s = time.perf_counter() - t0
+    now = datetime.now(UTC)
+    t0 = time.perf_counter()
+    for b in bodies:
+        parse_feed("ref", "http://127.0.0.1/feed", b, now, now=now, text_since=now - timedelta(hours=24))
+    return {"feedparser_s": fp_s, "parse_feed_s": time.perf_counter() - t0}
+
+
 def serve_farm(
     conn: Connection, n_feeds: int, n_items: int, n_hosts: int, seed: int, use_gzip: bool, max_s: float
 ) -> None:
@@ -336,6 +359,8 @@ def serve_farm(
                 conn.send({"changed": n, "advance_s": time.perf_counter() - t})
             elif msg[0] == "stats":
                 conn.send(dict(vars(stats)))
+            elif msg[0] == "reference":
+                conn.send(parse_reference(farm.bodies))
             elif not done.done():
                 done.set_result(None)
 
@@ -388,6 +413,10 @@ class FarmClient:
     def stats(self) -> dict[str, int]:
         self._conn.send(("stats",))
         return self._recv(CTRL_TIMEOUT_S)
+
+    def reference(self) -> dict[str, float]:
+        self._conn.send(("reference",))
+        return self._recv(STARTUP_TIMEOUT_S)
 
     def close(self) -> None:
         try:
@@ -567,7 +596,9 @@ def fmt(x: float, digits: int = 2) -> str:
     return "nan" if x != x else f"{x:.{digits}f}"
 
 
-def summarize(args: argparse.Namespace, runs: list[Run], farm_info: dict[str, Any]) -> str:
+def summarize(
+    args: argparse.Namespace, runs: list[Run], farm_info: dict[str, Any], ref: dict[str, float] | None = None
+) -> str:
     primary = "plain" if args.no_prefect else "flow"
     mine = [r for r in runs if r.path == primary]
     cold = next((r for r in mine if r.cycle == 1), None)
@@ -618,6 +649,16 @@ def summarize(args: argparse.Namespace, runs: list[Run], farm_info: dict[str, An
                   f"drift {(last - first) / first * 100:+.1f}% over {len(st)} steady cycles")  # fmt: skip
     if not args.no_prefect:
         print(f"prefect share: cold {fmt(cold_share, 3)}, steady median {fmt(steady_share, 3)}")
+    if ref:
+        fp_s = ref["feedparser_s"]
+        print(f"in-run reference, one process on the same bodies: feedparser alone {fp_s:.2f} s, "
+              f"parse_feed {ref['parse_feed_s']:.2f} s ({ref['parse_feed_s'] / fp_s:.2f}x feedparser)")  # fmt: skip
+        for path in ("plain", "flow"):
+            c = next((r for r in runs if r.path == path and r.cycle == 1), None)
+            if c:
+                print(f"ratio: {path} cold cycle {c.wall_s:.2f} s = {c.wall_s / fp_s:.2f}x one-process "
+                      f"feedparser (goal <= 0.70, <= 8 s)")  # fmt: skip
+    print(f"ratio: peak RSS {peak_rss_mb():.0f} MB = {peak_rss_mb() / 200:.2f}x the 200 MB goal")
     return (
         f"feeds={args.feeds} cold_s={fmt(cold_s)} steady_s={fmt(steady_s)} items_per_s={fmt(items_per_s, 0)} "
         f"peak_rss_mb={fmt(peak_rss_mb(), 0)} prefect_share={fmt(steady_share if not args.no_prefect else float('nan'), 3)}"
@@ -662,6 +703,9 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="write cProfile stats of every run to DIR/<path>-cycleNNN.prof (inflates the timings ~1.5-2x)",
     )
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the one-process feedparser reference (~15-25 s)"
+    )
     parser.add_argument("--max-seconds", type=float, default=3600, help="stop starting new cycles after this")
     args = parser.parse_args(argv)
     if not (1 <= args.hosts <= MAX_HOSTS and args.feeds >= 1 and args.items >= 1 and args.cycles >= 1):
@@ -677,6 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     prefix = f"mwbench:{uuid.uuid4().hex[:8]}:"
     tmp = Path(tempfile.mkdtemp(prefix="mwbench-"))
     runs: list[Run] = []
+    ref: dict[str, float] | None = None
     farm: FarmClient | None = None
     try:
         log(f"starting feed farm: {args.feeds} feeds x {args.items} items on {args.hosts} loopback hosts")
@@ -684,6 +729,10 @@ def main(argv: list[str] | None = None) -> int:
         info = farm.info
         log(f"farm ready in {info['build_s']:.1f} s: {info['avg_bytes'] / 1e3:.0f} KB per feed "
             f"({info['avg_gzip_bytes'] / 1e3:.0f} KB gzip)")  # fmt: skip
+        if not args.no_reference:
+            ref = farm.reference()
+            log(f"reference, one process: feedparser alone {ref['feedparser_s']:.2f} s, "
+                f"parse_feed {ref['parse_feed_s']:.2f} s")  # fmt: skip
         configs = {p: tmp / f"{p}.yaml" for p in ("plain", "flow")}
         for p, cfg in configs.items():
             write_config(cfg, info["urls"], args.redis, f"{prefix}{p}:", args)
@@ -721,7 +770,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # cleanup must not hide the figures or the original error
             log(f"could not delete Redis keys under {prefix}: {exc}")
         shutil.rmtree(tmp, ignore_errors=True)
-    print(summarize(args, runs, info))
+    print(summarize(args, runs, info, ref))
     return 0
 
 

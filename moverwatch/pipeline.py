@@ -23,6 +23,7 @@ from moverwatch.dedup import EventRecord, decide, event_key, item_keys
 from moverwatch.detect.aliases import normalize_text
 from moverwatch.errors import BlockedFeedError, TransientFeedError
 from moverwatch.health import feed_alarm, new_health, new_warnings, next_health, url_fingerprint
+from moverwatch.heap import bound_heap
 from moverwatch.models import (
     Alert,
     ErrorKind,
@@ -47,6 +48,9 @@ from scrapers.samples import fetch_sample, is_sample, shift_to_now
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# Feeds fetched per fetch_feeds_sync call: bounds the bodies alive at once (~200 KB each on a busy feed)
+# while keeping enough feeds in flight to fill fetch.concurrency between batch boundaries.
+FETCH_BATCH = 200
 # Wraps one stage function under its name (e.g. into a Prefect task); must return a callable with the same
 # signature and result.
 Stage = Callable[[str, Callable[..., Any]], Callable[..., Any]]
@@ -122,6 +126,7 @@ def fetch_and_parse(
     to_fetch = [by_name[n] for n in due if not is_sample(by_name[n].url)]
     requests = []
     if to_fetch:
+        bound_heap()  # bodies of hundreds of KB are allocated and freed per feed: keep them out of the heap
         # aiohttp loads on use: a run with nothing due, or only bundled samples, need not pay for it.
         from scrapers.fetch import FeedRequest, FetchSettings, fetch_feeds_sync
 
@@ -139,10 +144,10 @@ def fetch_and_parse(
                     config_url=f.url,
                 )
             )
-    parser = Parser(now, pooled=len(requests) >= cfg.parse_pool_min)
+    parser = Parser(now, pooled=len(requests) >= cfg.parse_pool_min, oldest=now - rt.settings.max_age)
 
     def done(r: FetchResult) -> None:
-        parser.submit(r)
+        parser.submit(r, full_text=is_sample(r.url))
         if on_done:
             on_done(r)
 
@@ -153,11 +158,14 @@ def fetch_and_parse(
             fs = FetchSettings(
                 cfg.timeout.total_seconds(), cfg.max_bytes, cfg.concurrency, cfg.per_host, cfg.user_agent
             )
-            fetch_feeds_sync(requests, fs, on_done=done)
+            # In batches: fetch_feeds_sync returns every result with its body, so one call over a cold
+            # 1,000-feed cycle held ~200 MB of bodies to its end although each is parsed on arrival.
+            for k in range(0, len(requests), FETCH_BATCH):
+                fetch_feeds_sync(requests[k : k + FETCH_BATCH], fs, on_done=done)
         results, parsed = parser.results(due)
     finally:
         parser.close()
-    oldest = now - rt.settings.max_age
+    oldest = now - rt.settings.max_age  # samples are shifted to now after parsing: _fit decides for them
     return Polled(
         results, [_fit(p, r, oldest, now) for r, p in zip(results, parsed, strict=True)], health, skipped
     )
@@ -167,6 +175,9 @@ def _fit(p: ParseResult | None, r: FetchResult, oldest: datetime, now: datetime)
     if p is None:
         return None
     items = shift_to_now(p.items, now) if is_sample(r.url) else p.items
+    # The parser already blanked old items' text (Parser's ``oldest``); only samples and thread parses are left.
+    if not any(i.summary and not alertable(i, oldest, now) for i in items):
+        return p if items is p.items else replace(p, items=tuple(items))
     return replace(p, items=tuple(i if alertable(i, oldest, now) else replace(i, summary="") for i in items))
 
 

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from moverwatch.detect import Detector
 from moverwatch.errors import TransientFeedError
+from moverwatch.heap import bound_heap
 from moverwatch.models import FetchResult, Move, NewsItem, ParseResult
 from moverwatch.watchlist import Watchlist
 
@@ -42,14 +43,15 @@ def _multicore() -> bool:
     return (os.cpu_count() or 1) > 1
 
 
-def _parse_one(name: str, url: str, body: bytes, now: datetime) -> ParseResult:
+def _parse_one(name: str, url: str, body: bytes, now: datetime, oldest: datetime | None) -> ParseResult:
     from scrapers.parse import parse_feed  # feedparser loads on first use: a run with nothing due skips it
 
-    return parse_feed(name, url, body, now, now=now)
+    bound_heap()  # a worker decompresses and frees a body per feed: same fragmentation as the parent
+    return parse_feed(name, url, body, now, now=now, text_since=oldest)
 
 
-def _parse_packed(name: str, url: str, packed: bytes, now: datetime) -> ParseResult:
-    return _parse_one(name, url, zlib.decompress(packed), now)
+def _parse_packed(name: str, url: str, packed: bytes, now: datetime, oldest: datetime | None) -> ParseResult:
+    return _parse_one(name, url, zlib.decompress(packed), now, oldest)
 
 
 class Parser:
@@ -57,8 +59,9 @@ class Parser:
     background thread. Never in the caller's thread: that is the fetch loop's, and a 4 MB feed parsed there
     stalled every other download past its timeout."""
 
-    def __init__(self, now: datetime, pooled: bool) -> None:
+    def __init__(self, now: datetime, pooled: bool, oldest: datetime | None = None) -> None:
         self._now = now
+        self._oldest = oldest  # items published before it keep no summary (only recorded as seen)
         self._pooled = pooled and _multicore()
         # Both start with the first body to parse: a quiet cycle (every feed 304) starts neither.
         self._pool: ProcessPoolExecutor | None = None
@@ -66,7 +69,10 @@ class Parser:
         self._fetched: dict[str, FetchResult] = {}
         self._parsed: dict[str, ParseResult | Future[ParseResult] | None] = {}
 
-    def submit(self, r: FetchResult) -> None:
+    def submit(self, r: FetchResult, full_text: bool = False) -> None:
+        """Parse ``r``'s body; ``full_text`` keeps every item's summary (bundled samples are re-dated after
+        parsing, so their age is not known yet)."""
+        oldest = None if full_text else self._oldest
         self._fetched[r.name] = replace(r, body=None)  # the body is only needed by the parser
         if r.body is None or r.error is not None:
             self._parsed[r.name] = None
@@ -77,13 +83,13 @@ class Parser:
             # Fetching outruns parsing, so bodies wait in the pool's queue: packed (zlib level 1, ~1 ms for
             # 200 KB, ~8x smaller) a cold 1,000-feed cycle queues ~25 MB instead of ~200 MB.
             self._parsed[r.name] = self._pool.submit(
-                _parse_packed, r.name, r.final_url or r.url, zlib.compress(r.body, 1), self._now
+                _parse_packed, r.name, r.final_url or r.url, zlib.compress(r.body, 1), self._now, oldest
             )
         else:
             if self._thread is None:
                 self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
             self._parsed[r.name] = self._thread.submit(
-                _parse_one, r.name, r.final_url or r.url, r.body, self._now
+                _parse_one, r.name, r.final_url or r.url, r.body, self._now, oldest
             )
 
     def results(self, names: Sequence[str]) -> tuple[list[FetchResult], list[ParseResult | None]]:
