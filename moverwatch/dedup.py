@@ -106,6 +106,7 @@ def decide(
         name=name,
         where=move.where,
         seen_at=item.fetched_at,
+        publisher=item.publisher,
     )
     if existing is None:
         record = EventRecord(

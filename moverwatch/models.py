@@ -43,6 +43,8 @@ class NewsItem:
     summary: str
     published_at: datetime | None
     fetched_at: datetime
+    # The outlet behind an aggregator's item (Google News' <source>), when the feed names one.
+    publisher: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class Alert:
     name: str = ""
     where: Where = "title"  # where the number was read: the feed's title or summary, or the article page
     seen_at: datetime | None = None  # when we first fetched the report (its lag behind publication)
+    publisher: str = ""  # the outlet behind an aggregator's item ("Reuters" in a Google News feed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,7 @@ def message_from_dict(d: dict[str, Any]) -> Message:
         name=d.get("name", ""),
         where=d.get("where", "title"),
         seen_at=datetime.fromisoformat(d["seen_at"]) if d.get("seen_at") else None,
+        publisher=d.get("publisher", ""),
     )
 
 

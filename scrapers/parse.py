@@ -562,6 +562,27 @@ def _entry_link(entry: Mapping[str, Any], base: str) -> tuple[str | None, str]:
     return None, ""
 
 
+def _publisher(entry: Mapping[str, Any]) -> str:
+    """The outlet an aggregator's item names in ``<source>`` (Google News), cleaned; "" when none."""
+    source = entry.get("source")
+    name = source.get("title") if isinstance(source, Mapping) else None
+    return _clean_title(name)[:120] if isinstance(name, str) else ""
+
+
+def _key_guid(entry_id: str) -> str:
+    """A URL guid without its tracking parameters (SCMP's carry ``?utm_source=rss_feed``), so the same
+    article keeps one guid whichever campaign tag a feed adds; any other guid as it is."""
+    if "?" not in entry_id or not entry_id.startswith(("http://", "https://")):
+        return entry_id
+    try:
+        query = urlsplit(entry_id).query
+    except ValueError:
+        return entry_id
+    if any(_is_tracking(key) for key, _value in parse_qsl(query, keep_blank_values=True)):
+        return canonical_url(entry_id) or entry_id
+    return entry_id
+
+
 def _strip_publisher(title: str, entry: Mapping[str, Any]) -> str:
     """Google News appends " - Publisher"; only the last such suffix, and only when it names the source."""
     source = entry.get("source")
@@ -652,7 +673,7 @@ def _parse(
         title = _clean_title(_title_text(raw_title, entry)) if isinstance(raw_title, str) else ""
         link, raw_link = _entry_link(entry, url)
         raw_id = entry.get("id")
-        entry_id = raw_id.strip() if isinstance(raw_id, str) else ""
+        entry_id = _key_guid(raw_id.strip()) if isinstance(raw_id, str) else ""
         canon = canonical_url(link) if link else ""
         guid = entry_id or canon
 
@@ -692,6 +713,7 @@ def _parse(
                 summary=summary if keep_text else "",
                 published_at=published_at,
                 fetched_at=fetched_at,
+                publisher=_publisher(entry),
             )
         )
     return ParseResult(feed, tuple(items), version, tuple(warnings), None, skipped)

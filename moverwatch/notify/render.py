@@ -187,7 +187,7 @@ def render_slack(alert: Alert, tz: str | None = None) -> dict[str, Any]:
     main = f"{arrow} *{symbol} {move}* — {_slack_link(url, headline)}"
     meta = [
         "Escalation" if alert.kind == "escalation" else "New move",
-        _slack(clean_text(alert.source, SOURCE_LIMIT)),
+        _slack(_source(alert)),
     ]
     if url is not None:
         meta.append(f"link: {_slack(_host(url))}")
@@ -212,7 +212,7 @@ def render_email(alert: Alert, tz: str | None = None) -> EmailContent:
     arrow = _ARROW[alert.direction]
     symbol = clean_text(alert.symbol, SYMBOL_LIMIT)
     headline = clean_text(alert.headline, EMAIL_HEADLINE_LIMIT) or "(no headline)"
-    source = clean_text(alert.source, SOURCE_LIMIT)
+    source = _source(alert)
     url = safe_url(alert.url)
     move = _move_phrase(alert)
     when = _when(alert.published_at, tz) + _lag(alert)
@@ -263,7 +263,7 @@ def render_push(alert: Alert) -> PushContent:
     title = _defuse_mentions(f"{symbol} {_ARROW[alert.direction]} {_short_move(alert)}")
     body = _defuse_mentions(clean_text(alert.headline, PUSH_HEADLINE_LIMIT) or "(no headline)")
     # Source and time on their own short line: a desk reading a lock screen needs both.
-    source = _defuse_mentions(clean_text(alert.source, SOURCE_LIMIT))
+    source = _defuse_mentions(_source(alert))
     body = f"{body}\n{source} · {_utc(alert.published_at)}"
     if alert.where == "body" and alert.pct is not None:  # the feed gave no number: say where it came from
         body += " · size per the article page"
@@ -279,7 +279,7 @@ def render_console(alert: Alert) -> str:
         [
             f"{_ARROW[alert.direction]} {clean_text(alert.symbol, SYMBOL_LIMIT)} {_move_phrase(alert)}",
             clean_text(alert.headline, CONSOLE_HEADLINE_LIMIT) or "(no headline)",
-            clean_text(alert.source, SOURCE_LIMIT),
+            _source(alert),
             _utc(alert.published_at) + _lag(alert),
             # The raw URL could carry terminal escape sequences; safe_url refuses control characters.
             safe_url(alert.url) or "(no link)",
@@ -394,6 +394,13 @@ def _short_move(alert: Alert) -> str:
         return "big move"
     pct = format_pct(abs(alert.pct))
     return f"now {pct}" if alert.kind == "escalation" else pct
+
+
+def _source(alert: Alert) -> str:
+    """The feed's name, and the outlet behind it when an aggregator names one: "Reuters via google-news-baba"."""
+    feed = clean_text(alert.source, SOURCE_LIMIT)
+    outlet = clean_text(alert.publisher, SOURCE_LIMIT)
+    return f"{outlet} via {feed}" if outlet and outlet != feed else feed
 
 
 def _host(url: str) -> str:

@@ -126,6 +126,8 @@ def test_scmp_utm_parameters_are_stripped_from_the_canonical_url() -> None:
     for item in result.items:
         assert "utm_" in item.url
         assert "utm_" not in item.canonical_url and "?" not in item.canonical_url
+        # The permalink guid carries the same tag: the guid is the article, not the campaign.
+        assert item.guid == item.canonical_url
     # +0800 dates are converted to UTC.
     assert all(
         item.published_at is not None and item.published_at.utcoffset() == timedelta(0)
@@ -153,6 +155,14 @@ def test_google_news_publisher_suffix_is_stripped() -> None:
         assert not title.endswith((" - Reuters", " - CNBC", " - Nasdaq", " - Asia Financial"))
     # Google links are opaque redirect tokens: kept as they are.
     assert all(item.url.startswith("https://news.google.com/rss/articles/") for item in result.items)
+    # The outlet comes from <source>, not from the link (which only Google can resolve).
+    assert result.items[0].publisher == "Asia Financial"
+    assert "Reuters" in {item.publisher for item in result.items}
+
+
+def test_a_feed_without_source_elements_has_no_publisher() -> None:
+    """A publisher's own feed names no other outlet: publisher stays empty."""
+    assert {item.publisher for item in parse("asiafinancial.xml", AF_FEED).items} == {""}
 
 
 def test_yahoo_tracking_source_parameter_is_dropped() -> None:
